@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Sequelize } from 'sequelize';
+import type { DatabaseSettings } from '../config';
+import type { Logger } from '../logger';
+
+export class DatabaseUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+/** Creates a Sequelize instance for SQLite or PostgreSQL; does not connect yet. */
+export function createSequelize(settings: DatabaseSettings, logger?: Logger): Sequelize {
+  const logging = logger ? (sql: string) => logger.trace({ sql: sql.slice(0, 500) }, 'sql') : false;
+  if (settings.dialect === 'sqlite') {
+    if (settings.storage !== ':memory:') fs.mkdirSync(path.dirname(settings.storage), { recursive: true });
+    const sequelize = new Sequelize({ dialect: 'sqlite', storage: settings.storage, logging, define: { underscored: true } });
+    // WAL lets the web process read while the worker writes; busy_timeout waits instead of failing.
+    sequelize.addHook('afterConnect', async (connection: unknown) => {
+      const db = connection as { run: (sql: string, cb: (err: Error | null) => void) => void };
+      for (const pragma of ['PRAGMA journal_mode=WAL', 'PRAGMA busy_timeout=5000', 'PRAGMA foreign_keys=ON', 'PRAGMA synchronous=NORMAL']) {
+        await new Promise<void>((resolve, reject) => db.run(pragma, (err) => (err ? reject(err) : resolve())));
+      }
+    });
+    return sequelize;
+  }
+  return new Sequelize(settings.url, {
+    dialect: 'postgres',
+    logging,
+    define: { underscored: true },
+    pool: { max: 10, min: 0, idle: 10000, acquire: 10000 },
+    dialectOptions: { connectionTimeoutMillis: 5000 },
+  });
+}
+
+/** Connects once, turning driver errors into a one-line message that names the host, never the password. */
+export async function connectDatabase(sequelize: Sequelize, settings: DatabaseSettings): Promise<void> {
+  try {
+    await sequelize.authenticate({ logging: false });
+  } catch (err) {
+    const reason = (err as { parent?: { code?: string }; original?: { code?: string } }).original?.code ?? (err as Error).name;
+    const where = settings.dialect === 'postgres' ? `PostgreSQL at ${settings.host}:${settings.port} (database "${settings.database}")` : `SQLite file ${settings.storage}`;
+    throw new DatabaseUnreachableError(`Cannot reach ${where}: ${describe(reason)}. Check DATABASE_URL and that the database is running.`);
+  }
+}
+
+function describe(code: string): string {
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ENOTFOUND': return 'host not found';
+    case 'ETIMEDOUT': return 'connection timed out';
+    case '3D000': return 'the database does not exist';
+    case '28P01': case '28000': return 'authentication failed';
+    case 'SQLITE_CANTOPEN': return 'the file cannot be opened';
+    default: return code;
+  }
+}
+
+/** True when a trivial query succeeds within the timeout. */
+export async function isDatabaseReachable(sequelize: Sequelize, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      sequelize.query('SELECT 1', { logging: false }),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), timeoutMs); }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}

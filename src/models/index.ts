@@ -1,0 +1,15 @@
+import type { Sequelize } from 'sequelize';
+import { AuditEvent } from './AuditEvent';
+import { Deployment } from './Deployment';
+import { Provider } from './Provider';
+import { User } from './User';
+
+export { AuditEvent, Deployment, Provider, User };
+
+/** Binds every model to this Sequelize instance (one database per process). */
+export function initModels(sequelize: Sequelize): void {
+  Deployment.initModel(sequelize);
+  User.initModel(sequelize);
+  Provider.initModel(sequelize);
+  AuditEvent.initModel(sequelize);
+}

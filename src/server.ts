@@ -1,0 +1,70 @@
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { DatabaseUnreachableError } from './db/connection';
+import { createLogger } from './logger';
+import { openRuntime } from './runtime';
+import { WrongSecretKeyError } from './secrets/bootCheck';
+
+// Process entry: validate config, connect, migrate, prove the key, then listen.
+
+function fail(message: string): never {
+  process.stderr.write(`\nFeedForward LTI cannot start.\n${message}\n\n`);
+  process.exit(1);
+}
+
+function banner(publicUrl: string): string {
+  const lines = [
+    `FeedForward LTI is running at ${publicUrl}`,
+    '',
+    'For LMS administrators:',
+    `  Dynamic registration URL : ${publicUrl}/lti/register`,
+    `  Canvas JSON config URL   : ${publicUrl}/lti/config.json`,
+    `  OIDC login URL           : ${publicUrl}/lti/login`,
+    `  Launch / redirect URL    : ${publicUrl}/lti/launch`,
+    `  Public JWKS URL          : ${publicUrl}/lti/keys`,
+    `  Health check             : ${publicUrl}/healthz`,
+  ];
+  return `\n${lines.join('\n')}\n\n`;
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`${err.message}\n\nFix the variables above and start again.`);
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  for (const warning of config.warnings) logger.warn(warning);
+
+  let runtime;
+  try {
+    runtime = await openRuntime({ config, logger });
+  } catch (err) {
+    if (err instanceof DatabaseUnreachableError || err instanceof WrongSecretKeyError) fail(err.message);
+    throw err;
+  }
+
+  const app = await createApp(runtime);
+  const server: Server = app.listen(config.port, () => {
+    logger.info({ port: config.port, publicUrl: config.publicUrl }, 'listening');
+    process.stdout.write(banner(config.publicUrl));
+  });
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close(() => {
+      void runtime.close().finally(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 30000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // Last resort: a one-line reason, no stack trace (set LOG_LEVEL=debug to investigate).
+  fail(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+});

@@ -1,0 +1,36 @@
+import { Writable } from 'node:stream';
+import path from 'node:path';
+import type { Express } from 'express';
+import { createApp } from '../../src/app';
+import { Config, loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { openRuntime, Runtime } from '../../src/runtime';
+import { testDatabaseUrl } from './db';
+import { TMP_DIR } from './paths';
+
+export interface TestContext extends Runtime {
+  app: Express;
+  /** Every log line the app wrote, as JSON text (for leak checks). */
+  logs: string[];
+}
+
+/** Config for tests: the given overrides on top of the test environment, with a private data dir. */
+export function testConfig(overrides: Record<string, string | undefined> = {}, databaseUrl = testDatabaseUrl()): Config {
+  return loadConfig({ ...process.env, DATABASE_URL: databaseUrl, ...overrides }, { dataDir: path.join(TMP_DIR, 'data') });
+}
+
+/** A real runtime (database, migrations, keyring, boot check) and the real Express app. */
+export async function createTestContext(overrides: Record<string, string | undefined> = {}): Promise<TestContext> {
+  const config = testConfig(overrides);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'trace', destination: sink });
+  const runtime = await openRuntime({ config, logger });
+  const app = await createApp(runtime);
+  return { ...runtime, app, logs };
+}

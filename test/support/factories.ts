@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { Deployment, Provider, User } from '../../src/models';
+import type { Keyring } from '../../src/secrets/keyring';
+import { keyFingerprint, keyHint, seal } from '../../src/secrets/vault';
+import { providerBinding } from '../../src/secrets/storedSecrets';
+
+// Factories create their parents with unique data, so tests isolate by data, never by truncation.
+
+const unique = () => randomUUID().slice(0, 8);
+
+export async function createDeployment(attrs: Partial<Deployment> = {}): Promise<Deployment> {
+  return Deployment.create({
+    issuer: attrs.issuer ?? `https://lms-${unique()}.example.edu`,
+    clientId: attrs.clientId ?? `client-${unique()}`,
+    deploymentId: attrs.deploymentId ?? `dep-${unique()}`,
+    name: attrs.name ?? 'Test deployment',
+  });
+}
+
+export async function createUser(deployment: Deployment, attrs: Partial<User> = {}): Promise<User> {
+  return User.create({
+    issuer: deployment.issuer,
+    clientId: deployment.clientId,
+    sub: attrs.sub ?? `user-${unique()}`,
+    name: attrs.name ?? 'Test User',
+    email: attrs.email ?? `user-${unique()}@example.edu`,
+  });
+}
+
+/** A provider connection with a really sealed key, written the way the app writes it. */
+export async function createProvider(
+  keyring: Keyring,
+  opts: { deployment?: Deployment; owner?: User | null; apiKey?: string; kind?: string; label?: string } = {},
+): Promise<{ provider: Provider; apiKey: string }> {
+  const deployment = opts.deployment ?? (await createDeployment());
+  const apiKey = opts.apiKey ?? `sk-test-${randomUUID().replace(/-/g, '')}`;
+  const id = randomUUID();
+  const ownerType = opts.owner ? 'instructor' : 'system';
+  const ownerUserId = opts.owner?.id ?? null;
+  const sealed = seal(keyring, providerBinding({ id, deploymentId: deployment.id, ownerType, ownerUserId }), apiKey);
+  const provider = await Provider.create({
+    id,
+    deploymentId: deployment.id,
+    kind: opts.kind ?? 'openai',
+    label: opts.label ?? 'Test connection',
+    ownerType,
+    ownerUserId,
+    apiConfig: { secret: sealed },
+    keyHint: keyHint(apiKey),
+    keyFingerprint: keyFingerprint(apiKey),
+  });
+  return { provider, apiKey };
+}
