@@ -1,37 +1,64 @@
-import path from 'node:path';
 import express, { Express } from 'express';
 import { engine } from 'express-handlebars';
 import { notFound } from './errors';
+import { JwksCache } from './lti/jwksCache';
+import { createLtijs, Ltijs } from './lti/ltijs';
+import { ltiRouter } from './lti/router';
+import { requireLaunch } from './lti/session';
 import { accessLog } from './middlewares/accessLog';
 import { errorHandler } from './middlewares/errorHandler';
 import { requestId } from './middlewares/requestId';
-import { securityHeaders } from './middlewares/securityHeaders';
-import { healthRoutes } from './routes/health';
+import { securityHeaders, setFrameAncestors } from './middlewares/securityHeaders';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
+import { apiRoutes } from './routes/api';
+import { healthRoutes } from './routes/health';
+import { pageRoutes } from './routes/pages';
 import type { Runtime } from './runtime';
-
+import { helpers } from './views/helpers';
 
 export type AppContext = Pick<Runtime, 'config' | 'logger' | 'sequelize' | 'keyring'>;
 
+export type ToolApp = Express & {
+  lti: Ltijs;
+  jwks: JwksCache;
+  /** Stops ltijs's timers and closes its database pool. */
+  close(): Promise<void>;
+};
+
 /** Builds the Express app for one runtime; used by the server and by every HTTP test. */
-export async function createApp(ctx: AppContext): Promise<Express> {
+export async function createApp(ctx: AppContext): Promise<ToolApp> {
+  const { config, logger, sequelize } = ctx;
+  const lti = await createLtijs({ ltiKey: config.ltiKey, database: config.database });
+  const jwks = new JwksCache();
+
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', ctx.config.isProduction ? 1 : false);
-
-  app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', layoutsDir: path.join(VIEWS_DIR, 'layouts'), partialsDir: path.join(VIEWS_DIR, 'partials') }));
+  app.set('trust proxy', config.isProduction ? 1 : false);
+  app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', layoutsDir: `${VIEWS_DIR}/layouts`, partialsDir: `${VIEWS_DIR}/partials`, helpers }));
   app.set('view engine', 'hbs');
   app.set('views', VIEWS_DIR);
 
   app.use(requestId());
-  app.use(accessLog(ctx.logger));
-  app.use(securityHeaders());
-  app.use('/static', express.static(PUBLIC_DIR, { maxAge: ctx.config.isProduction ? '1d' : 0, index: false }));
+  app.use(accessLog(logger));
+  app.use(securityHeaders({ isProduction: config.isProduction }));
+  app.use('/static', express.static(PUBLIC_DIR, { maxAge: config.isProduction ? '1d' : 0, index: false }));
 
-  app.use(healthRoutes(ctx.sequelize));
-  app.get('/', (_req, res) => res.render('home', { title: 'FeedForward LTI', publicUrl: ctx.config.publicUrl }));
+  app.use(healthRoutes(sequelize));
+  app.get('/', (_req, res) => res.render('home', { title: 'FeedForward LTI', publicUrl: config.publicUrl }));
+  app.use('/lti', ltiRouter({ config, sequelize, lti, jwks }));
+
+  const session = requireLaunch({ ltiKey: config.ltiKey, maxAgeSeconds: config.ltikMaxAgeSeconds }, setFrameAncestors);
+  app.use('/api/v1', apiRoutes({ session }));
+  app.use(pageRoutes({ session, lti, config }));
 
   app.use((_req, _res, next) => next(notFound('There is no page at this address.')));
-  app.use(errorHandler(ctx.logger));
-  return app;
+  app.use(errorHandler(logger));
+
+  return Object.assign(app, {
+    lti,
+    jwks,
+    close: async () => {
+      await lti.close({ silent: true });
+    },
+  });
 }

@@ -25,6 +25,12 @@ export interface Config {
   keyMaterial: KeyMaterial;
   /** ltijs's own encryption key; independent of SECRET_KEY so rotating one never breaks the other. */
   ltiKey: string;
+  /** How long an ltik (the session token of one launch) is accepted. */
+  ltikMaxAgeSeconds: number;
+  /** How old an id_token's `iat` may be at launch. */
+  idTokenMaxAgeSeconds: number;
+  /** http://localhost URLs allowed for platforms and providers (never in production). */
+  allowLocalUrls: boolean;
   /** Things worth telling the operator at boot (generated dev keys, ...). */
   warnings: string[];
 }
@@ -67,6 +73,8 @@ const envSchema = z.object({
   DATABASE_URL: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   LTI_KEY: z.string().optional(),
+  LTIK_MAX_AGE: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(60, 'must be at least 60 seconds').max(86400, 'must be at most 86400 seconds (24 h)').default(7200),
+  LTI_TOKEN_MAX_AGE: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(3600, 'must be at most 3600 seconds').default(300),
 });
 
 type EnvValues = z.infer<typeof envSchema>;
@@ -137,6 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { dataDir
     dataDir,
     keyMaterial: secrets.material,
     ltiKey,
+    ltikMaxAgeSeconds: e.LTIK_MAX_AGE ?? 7200,
+    idTokenMaxAgeSeconds: e.LTI_TOKEN_MAX_AGE ?? 300,
+    allowLocalUrls: !isProduction,
     warnings,
   };
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDbCommands } from './dbCommands';
 import { printError } from './output';
+import { registerPlatformCommands } from './platformCommands';
 import { registerSecretsCommands } from './secretsCommands';
 
 // `npm run cli -- <group> <command>`: one entry point for admin tasks.
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
   const program = new Command('feedforward').description('FeedForward LTI administration').showHelpAfterError();
   registerDbCommands(program);
   registerSecretsCommands(program);
+  registerPlatformCommands(program);
   return program;
 }
 

@@ -8,7 +8,7 @@ export type Migration = (params: { context: MigrationContext }) => Promise<void>
 // migrations/ sits beside src/ both in the source tree (ts-jest) and in dist/ (compiled JS).
 const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.{ts,js}').replace(/\\/g, '/');
 
-/** The umzug migrator for this database; migrations are recorded in the SequelizeMeta table. */
+/** The umzug migrator for this database; migrations are recorded in schema_migrations (ltijs-sequelize keeps its own SequelizeMeta). */
 export function createMigrator(sequelize: Sequelize): Umzug<MigrationContext> {
   return new Umzug<MigrationContext>({
     migrations: {
@@ -24,7 +24,7 @@ export function createMigrator(sequelize: Sequelize): Umzug<MigrationContext> {
       },
     },
     context: { queryInterface: sequelize.getQueryInterface(), sequelize },
-    storage: new SequelizeStorage({ sequelize, tableName: 'SequelizeMeta' }),
+    storage: new SequelizeStorage({ sequelize, tableName: 'schema_migrations' }),
     logger: undefined,
   });
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import { HttpError } from '../errors';
+import { LaunchError } from '../lti/launchErrors';
 import type { Logger } from '../logger';
 
 export function wantsJson(req: Request): boolean {
@@ -32,7 +33,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.json({ error: { code: httpError.code, message: httpError.message, requestId, ...(httpError.fields ? { fields: httpError.fields } : {}) } });
       return;
     }
-    res.render('errors/error', { title: titleFor(httpError.status), message: httpError.message, requestId, status: httpError.status });
+    const detail = httpError instanceof LaunchError ? httpError.detail : undefined;
+    const allowCommand = detail?.deploymentId
+      ? `npm run cli -- deployment add --issuer '${detail.issuer}' --client-id '${detail.clientId}' --deployment '${detail.deploymentId}'`
+      : undefined;
+    res.render('errors/error', { title: titleFor(httpError.status), message: httpError.message, requestId, status: httpError.status, allowCommand, code: httpError.code });
   };
 }
 

@@ -9,6 +9,8 @@ export class Deployment extends Model<InferAttributes<Deployment>, InferCreation
   declare name: CreationOptional<string | null>;
   declare active: CreationOptional<boolean>;
   declare settings: CreationOptional<Record<string, unknown>>;
+  declare platformId: CreationOptional<string | null>;
+  declare registeredVia: CreationOptional<string | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -22,6 +24,8 @@ export class Deployment extends Model<InferAttributes<Deployment>, InferCreation
         name: { type: DataTypes.STRING(200), allowNull: true },
         active: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
         settings: { type: DataTypes.JSON, allowNull: false, defaultValue: {} },
+        platformId: { type: DataTypes.UUID, allowNull: true },
+        registeredVia: { type: DataTypes.STRING(16), allowNull: true },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

@@ -1,10 +1,12 @@
 import type { Sequelize } from 'sequelize';
 import { AuditEvent } from './AuditEvent';
 import { Deployment } from './Deployment';
+import { LtiLaunch } from './LtiLaunch';
+import { LtiPlatform } from './LtiPlatform';
 import { Provider } from './Provider';
 import { User } from './User';
 
-export { AuditEvent, Deployment, Provider, User };
+export { AuditEvent, Deployment, LtiLaunch, LtiPlatform, Provider, User };
 
 /** Binds every model to this Sequelize instance (one database per process). */
 export function initModels(sequelize: Sequelize): void {
@@ -12,4 +14,6 @@ export function initModels(sequelize: Sequelize): void {
   User.initModel(sequelize);
   Provider.initModel(sequelize);
   AuditEvent.initModel(sequelize);
+  LtiPlatform.initModel(sequelize);
+  LtiLaunch.initModel(sequelize);
 }

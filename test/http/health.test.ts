@@ -6,6 +6,7 @@ describe('GET /healthz', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
   });
+  afterAll(() => ctx.app.close());
 
   test('answers 200 while the database is reachable', async () => {
     const res = await request(ctx.app).get('/healthz');

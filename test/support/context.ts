@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import path from 'node:path';
-import type { Express } from 'express';
-import { createApp } from '../../src/app';
+import { createApp, ToolApp } from '../../src/app';
 import { Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { openRuntime, Runtime } from '../../src/runtime';
@@ -9,7 +8,7 @@ import { testDatabaseUrl } from './db';
 import { TMP_DIR } from './paths';
 
 export interface TestContext extends Runtime {
-  app: Express;
+  app: ToolApp;
   /** Every log line the app wrote, as JSON text (for leak checks). */
   logs: string[];
 }
@@ -20,8 +19,8 @@ export function testConfig(overrides: Record<string, string | undefined> = {}, d
 }
 
 /** A real runtime (database, migrations, keyring, boot check) and the real Express app. */
-export async function createTestContext(overrides: Record<string, string | undefined> = {}): Promise<TestContext> {
-  const config = testConfig(overrides);
+export async function createTestContext(overrides: Record<string, string | undefined> = {}, databaseUrl?: string): Promise<TestContext> {
+  const config = testConfig(overrides, databaseUrl);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -32,5 +31,13 @@ export async function createTestContext(overrides: Record<string, string | undef
   const logger = createLogger({ level: 'trace', destination: sink });
   const runtime = await openRuntime({ config, logger });
   const app = await createApp(runtime);
-  return { ...runtime, app, logs };
+  return {
+    ...runtime,
+    app,
+    logs,
+    close: async () => {
+      await app.close();
+      await runtime.close();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseDatabaseUrl } from '../../src/config';
 import { createSequelize } from '../../src/db/connection';
 import { migrate } from '../../src/db/migrator';
+import { prepareLtijsTables } from '../../src/lti/ltijs';
 import { isPostgres, SQLITE_TEMPLATE, TMP_DIR } from './paths';
 
 /** A DATABASE_URL for one test file: the shared PostgreSQL, or a fresh copy of the migrated SQLite template. */
@@ -29,6 +30,7 @@ export async function isolatedDatabaseUrl(): Promise<string> {
   const sequelize = createSequelize(postgresSettings(base.toString()));
   await migrate(sequelize);
   await sequelize.close();
+  await prepareLtijsTables(postgresSettings(base.toString()));
   return base.toString();
 }
 

@@ -3,6 +3,7 @@ import './env';
 import { parseDatabaseUrl } from '../../src/config';
 import { createSequelize } from '../../src/db/connection';
 import { migrate } from '../../src/db/migrator';
+import { prepareLtijsTables } from '../../src/lti/ltijs';
 import { isPostgres, SQLITE_TEMPLATE, TMP_DIR } from './paths';
 
 // Every run starts from a clean database built by the real migrations (never sync()).
@@ -22,10 +23,13 @@ export default async function globalSetup(): Promise<void> {
     await sequelize.query('CREATE SCHEMA public');
     await migrate(sequelize);
     await sequelize.close();
+    // ltijs-sequelize creates its tables with sync(); do it once here, not racing in every test file.
+    await prepareLtijsTables(settings);
     return;
   }
   const sequelize = createSequelize({ dialect: 'sqlite', storage: SQLITE_TEMPLATE, url: `sqlite:${SQLITE_TEMPLATE}` });
   await migrate(sequelize);
+  await prepareLtijsTables({ dialect: 'sqlite', storage: SQLITE_TEMPLATE, url: `sqlite:${SQLITE_TEMPLATE}` });
   await sequelize.query('PRAGMA wal_checkpoint(TRUNCATE)');
   await sequelize.query('PRAGMA journal_mode=DELETE');
   await sequelize.close();

@@ -1,0 +1,124 @@
+import { Deployment, LtiLaunch, User } from '../models';
+import type { LaunchClaims } from '../models/LtiLaunch';
+import { CLAIM, objectClaim, str } from './claims';
+import { launchError } from './launchErrors';
+import type { ValidatedLaunch } from './launchValidator';
+import { mapRoles } from './roles';
+
+// Turns a verified id_token into our tenant, user and role, and records the launch the ltik will
+// point to. Tenant comes only from here: (iss, client_id, deployment_id) of the validated token.
+
+export const LTIK_MAX_AGE_DEFAULT_SECONDS = 2 * 3600;
+
+async function resolveDeployment(launch: ValidatedLaunch): Promise<Deployment> {
+  const key = { issuer: launch.platform.issuer, clientId: launch.clientId, deploymentId: launch.deploymentId };
+  const existing = await Deployment.findOne({ where: key });
+  if (existing) {
+    if (!existing.active) throw launchError('deployment_inactive', 'This tool has been switched off for your LMS. Ask your LMS administrator.');
+    return existing;
+  }
+  if (!launch.platform.acceptNewDeployments) {
+    throw launchError(
+      'unregistered_deployment',
+      'This tool is not enabled for this part of your LMS yet. An LMS administrator can allow it with the command shown below.',
+      { issuer: key.issuer, clientId: key.clientId, deploymentId: key.deploymentId },
+    );
+  }
+  const [deployment] = await Deployment.findOrCreate({
+    where: key,
+    defaults: { ...key, platformId: launch.platform.id, registeredVia: 'launch', name: launch.platform.name },
+  });
+  return deployment;
+}
+
+/** Creates or refreshes the user; name, email, picture and locale only change when the LMS sends them. */
+async function upsertUser(launch: ValidatedLaunch): Promise<User> {
+  const p = launch.payload;
+  const profile: Partial<Pick<User, 'name' | 'email' | 'picture' | 'locale'>> = {};
+  const text = (v: unknown, max: number) => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined);
+  const name = text(p.name, 255) ?? ([text(p.given_name, 120), text(p.family_name, 120)].filter(Boolean).join(' ') || undefined);
+  if (name) profile.name = name;
+  const email = text(p.email, 320);
+  if (email) profile.email = email;
+  const picture = text(p.picture, 1024);
+  if (picture) profile.picture = picture;
+  const locale = text(p.locale, 35) ?? text(objectClaim(p, CLAIM.launchPresentation)?.locale, 35);
+  if (locale) profile.locale = locale;
+
+  const identity = { issuer: launch.platform.issuer, clientId: launch.clientId, sub: p.sub as string };
+  const [user, created] = await User.findOrCreate({ where: identity, defaults: { ...identity, ...profile } });
+  if (!created) {
+    const changed = (Object.keys(profile) as (keyof typeof profile)[]).some((k) => user[k] !== profile[k]);
+    if (changed) await user.update(profile);
+  }
+  return user;
+}
+
+/** Origins allowed to frame our pages for this launch: the platform's own and where it sends users back. */
+function frameOrigins(launch: ValidatedLaunch): string[] {
+  const urls = [
+    launch.platform.issuer,
+    launch.platform.authUrl,
+    str(objectClaim(launch.payload, CLAIM.launchPresentation), 'return_url'),
+    str(objectClaim(launch.payload, CLAIM.deepLinkingSettings), 'deep_link_return_url'),
+  ];
+  const origins = new Set<string>();
+  for (const u of urls) {
+    try {
+      if (u) {
+        const url = new URL(u);
+        if (url.protocol === 'https:' || url.protocol === 'http:') origins.add(url.origin);
+      }
+    } catch {
+      /* not a URL: ignore */
+    }
+  }
+  return [...origins];
+}
+
+export interface ResolvedLaunch {
+  launch: LtiLaunch;
+  deployment: Deployment;
+  user: User;
+}
+
+/** Resolves tenant, user and role (refused with a page when there is no access) and stores the launch. */
+export async function resolveLaunch(validated: ValidatedLaunch, ltikMaxAgeSeconds: number): Promise<ResolvedLaunch> {
+  const deployment = await resolveDeployment(validated);
+  const p = validated.payload;
+  const rolesClaim = p[CLAIM.roles];
+  const role = mapRoles(rolesClaim);
+  if (!role) {
+    throw launchError('no_access', 'Your role in this course does not give access to FeedForward. If you think it should, ask your instructor or LMS administrator.');
+  }
+  const user = await upsertUser(validated);
+  const context = objectClaim(p, CLAIM.context);
+  const resourceLink = objectClaim(p, CLAIM.resourceLink);
+  const claims: LaunchClaims = {
+    roles: Array.isArray(rolesClaim) ? rolesClaim.filter((r): r is string => typeof r === 'string') : [],
+    ags: objectClaim(p, CLAIM.ags) as LaunchClaims['ags'],
+    nrps: objectClaim(p, CLAIM.nrps) as LaunchClaims['nrps'],
+    deepLinkingSettings: objectClaim(p, CLAIM.deepLinkingSettings),
+    custom: objectClaim(p, CLAIM.custom),
+    platformProduct: str(objectClaim(p, CLAIM.toolPlatform), 'product_family_code'),
+    sub: p.sub as string,
+    issuer: validated.platform.issuer,
+    clientId: validated.clientId,
+    deploymentId: validated.deploymentId,
+  };
+  const launch = await LtiLaunch.create({
+    id: validated.state,
+    deploymentId: deployment.id,
+    userId: user.id,
+    role,
+    messageType: validated.messageType,
+    contextId: str(context, 'id')?.slice(0, 255) ?? null,
+    contextTitle: (str(context, 'title') ?? str(context, 'label'))?.slice(0, 255) ?? null,
+    resourceLinkId: str(resourceLink, 'id')?.slice(0, 255) ?? null,
+    resourceLinkTitle: str(resourceLink, 'title')?.slice(0, 255) ?? null,
+    claims,
+    frameOrigins: frameOrigins(validated),
+    expiresAt: new Date(Date.now() + ltikMaxAgeSeconds * 1000),
+  });
+  return { launch, deployment, user };
+}

@@ -1,0 +1,181 @@
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { Sequelize, UniqueConstraintError } from 'sequelize';
+import { LtiPlatform } from '../models';
+import { CLAIM, MESSAGE_TYPES, objectClaim, str } from './claims';
+import { launchError, LaunchError } from './launchErrors';
+import { JwksCache, JwksError } from './jwksCache';
+import { LoginStates } from './loginStates';
+
+// The launch validator: a chain of small named checks, each passing or throwing a precise
+// LaunchError. It covers what ltijs 5.9.9 checks and what it does not (nonce binding, replay by
+// unique constraint, deployment, iat in the future, extra audiences, azp, target_link_uri).
+
+export const MAX_ID_TOKEN_BYTES = 64 * 1024;
+const EXP_LEEWAY_SECONDS = 30;
+const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'];
+const ASCII_PRINTABLE = /^[\x20-\x7e]{1,255}$/;
+
+export interface ValidatedLaunch {
+  payload: Record<string, unknown>;
+  platform: LtiPlatform;
+  clientId: string;
+  deploymentId: string;
+  messageType: (typeof MESSAGE_TYPES)[number];
+  targetLinkUri: string;
+  state: string;
+}
+
+export interface LaunchValidatorDeps {
+  sequelize: Sequelize;
+  jwks: JwksCache;
+  loginStates: LoginStates;
+  /** Our own launch URL: target_link_uri must be on this origin. */
+  publicUrl: string;
+  idTokenMaxAgeSeconds: number;
+}
+
+export interface LaunchInput {
+  idToken: unknown;
+  state: unknown;
+  /** The value of our signed `state<state>` cookie (the issuer), if the browser sent it. */
+  stateCookie: string | undefined;
+}
+
+function checkSize(idToken: unknown): string {
+  if (typeof idToken !== 'string' || idToken.length === 0) throw launchError('malformed_token');
+  if (idToken.length > MAX_ID_TOKEN_BYTES) throw launchError('token_too_large', 'The launch message is too large.');
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(idToken)) throw launchError('malformed_token');
+  return idToken;
+}
+
+function checkHeader(idToken: string): { kid: string } {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(idToken);
+  } catch {
+    throw launchError('malformed_token');
+  }
+  if (header.alg !== 'RS256') throw launchError('bad_algorithm');
+  if (FORBIDDEN_HEADERS.some((h) => h in header)) throw launchError('forbidden_header');
+  if (typeof header.kid !== 'string' || header.kid.length === 0) throw launchError('missing_kid');
+  return { kid: header.kid };
+}
+
+function unverifiedPayload(idToken: string): Record<string, unknown> {
+  try {
+    const part = idToken.split('.')[1]!;
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw launchError('malformed_token');
+  }
+}
+
+function checkAudience(payload: Record<string, unknown>, clientId: string): void {
+  const aud = payload.aud;
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!audiences.every((a) => typeof a === 'string') || !audiences.includes(clientId)) throw launchError('wrong_audience');
+  if (audiences.some((a) => a !== clientId)) throw launchError('untrusted_audience');
+  const azp = payload.azp;
+  if (audiences.length > 1 && azp === undefined) throw launchError('azp_mismatch');
+  if (azp !== undefined && azp !== clientId) throw launchError('azp_mismatch');
+}
+
+async function verifySignature(deps: LaunchValidatorDeps, idToken: string, platform: LtiPlatform): Promise<Record<string, unknown>> {
+  try {
+    const { payload } = await jwtVerify(idToken, (header) => deps.jwks.getKey(platform.jwksUrl, header), {
+      algorithms: ['RS256'],
+      issuer: platform.issuer,
+      clockTolerance: EXP_LEEWAY_SECONDS,
+      maxTokenAge: deps.idTokenMaxAgeSeconds,
+      requiredClaims: ['exp', 'iat', 'nonce', 'sub'],
+    });
+    return payload as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof JwksError) throw launchError(err.code === 'unknown_kid' ? 'unknown_kid' : 'jwks_unreachable');
+    if (err instanceof joseErrors.JWTExpired) throw launchError('expired', 'This launch has expired. Go back to your course and open the tool again.');
+    if (err instanceof joseErrors.JWTClaimValidationFailed) {
+      if (err.claim === 'iat' && /future/.test(err.message)) throw launchError('issued_in_future');
+      if (err.claim === 'iat') throw launchError('too_old', 'This launch is too old. Go back to your course and open the tool again.');
+      throw launchError('missing_claims');
+    }
+    throw launchError('bad_signature');
+  }
+}
+
+function checkClaims(payload: Record<string, unknown>, expectedTarget: string, publicUrl: string, deploymentHint: string | null) {
+  const messageType = payload[CLAIM.messageType];
+  if (typeof messageType !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(messageType)) throw launchError('wrong_message_type');
+  if (payload[CLAIM.version] !== '1.3.0') throw launchError('wrong_version');
+
+  const deploymentId = payload[CLAIM.deploymentId];
+  if (typeof deploymentId !== 'string' || !ASCII_PRINTABLE.test(deploymentId)) throw launchError('bad_deployment_id');
+  if (deploymentHint && deploymentHint !== deploymentId) throw launchError('deployment_mismatch');
+
+  if (!(CLAIM.roles in payload)) throw launchError('missing_roles');
+  const sub = payload.sub;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw launchError('bad_sub');
+
+  if (messageType === 'LtiResourceLinkRequest' && !str(objectClaim(payload, CLAIM.resourceLink), 'id')) throw launchError('missing_resource_link');
+
+  const target = payload[CLAIM.targetLinkUri];
+  if (typeof target !== 'string' || target !== expectedTarget || !sameOrigin(target, publicUrl)) throw launchError('target_link_uri_mismatch');
+
+  return { messageType: messageType as ValidatedLaunch['messageType'], deploymentId, targetLinkUri: target };
+}
+
+export function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+async function consumeNonce(sequelize: Sequelize, nonce: string, expiresAt: Date): Promise<void> {
+  try {
+    await sequelize.query('INSERT INTO lti_used_nonces (nonce, expires_at) VALUES (:nonce, :expiresAt)', { replacements: { nonce, expiresAt } });
+  } catch (err) {
+    if (err instanceof UniqueConstraintError) throw launchError('replayed');
+    throw err;
+  }
+}
+
+/** Runs every check in order; returns the verified launch or throws a LaunchError. */
+export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
+  const idToken = checkSize(input.idToken);
+  checkHeader(idToken);
+
+  if (typeof input.state !== 'string' || input.state.length === 0 || input.state.length > 64) throw launchError('missing_state');
+  const login = await deps.loginStates.find(input.state);
+  if (!login) throw launchError('unknown_state');
+  if (!input.stateCookie || input.stateCookie !== login.issuer) {
+    throw launchError('missing_state_cookie', 'Your browser did not keep the launch cookie. Allow cookies for this tool, or open it in a new window, and launch again.');
+  }
+
+  const claimed = unverifiedPayload(idToken);
+  if (claimed.iss !== login.issuer) throw launchError('issuer_mismatch');
+  const platform = await LtiPlatform.findOne({ where: { issuer: login.issuer, clientId: login.clientId } });
+  if (!platform) throw launchError('unknown_platform');
+  if (!platform.active) throw launchError('platform_inactive', 'This LMS registration is not active yet. Ask your LMS administrator to finish registering the tool.');
+  checkAudience(claimed, platform.clientId);
+
+  const payload = await verifySignature(deps, idToken, platform);
+  if (payload.nonce !== login.nonce) throw launchError('nonce_mismatch');
+  const claims = checkClaims(payload, login.targetLinkUri, deps.publicUrl, login.deploymentHint);
+
+  // Single use: the primary key makes concurrent replays fail; the state row goes too.
+  const expSeconds = typeof payload.exp === 'number' ? payload.exp : Date.now() / 1000;
+  await consumeNonce(deps.sequelize, login.nonce, new Date((expSeconds + EXP_LEEWAY_SECONDS + 3600) * 1000));
+  await deps.loginStates.remove(input.state);
+
+  return { payload, platform, clientId: platform.clientId, state: input.state, ...claims };
+}
+
+/** Deletes used nonces whose tokens can no longer be valid anyway. */
+export async function purgeUsedNonces(sequelize: Sequelize): Promise<void> {
+  await sequelize.query('DELETE FROM lti_used_nonces WHERE expires_at < :now', { replacements: { now: new Date() } });
+}
+
+export { LaunchError };
