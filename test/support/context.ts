@@ -5,7 +5,7 @@ import { Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { openRuntime, Runtime } from '../../src/runtime';
 import { testDatabaseUrl } from './db';
-import { TMP_DIR } from './paths';
+import { runTmpDir } from './paths';
 
 export interface TestContext extends Runtime {
   app: ToolApp;
@@ -15,7 +15,7 @@ export interface TestContext extends Runtime {
 
 /** Config for tests: the given overrides on top of the test environment, with a private data dir. */
 export function testConfig(overrides: Record<string, string | undefined> = {}, databaseUrl = testDatabaseUrl()): Config {
-  return loadConfig({ ...process.env, DATABASE_URL: databaseUrl, ...overrides }, { dataDir: path.join(TMP_DIR, 'data') });
+  return loadConfig({ ...process.env, DATABASE_URL: databaseUrl, ...overrides }, { dataDir: path.join(runTmpDir(), 'data') });
 }
 
 /** A real runtime (database, migrations, keyring, boot check) and the real Express app. */

@@ -5,13 +5,13 @@ import { parseDatabaseUrl } from '../../src/config';
 import { createSequelize } from '../../src/db/connection';
 import { migrate } from '../../src/db/migrator';
 import { prepareLtijsTables } from '../../src/lti/ltijs';
-import { isPostgres, SQLITE_TEMPLATE, TMP_DIR } from './paths';
+import { isPostgres, runTmpDir, sqliteTemplate } from './paths';
 
 /** A DATABASE_URL for one test file: the shared PostgreSQL, or a fresh copy of the migrated SQLite template. */
 export function testDatabaseUrl(): string {
   if (isPostgres()) return process.env.DATABASE_URL!;
-  const file = path.join(TMP_DIR, `db-${process.pid}-${randomUUID()}.sqlite`);
-  fs.copyFileSync(SQLITE_TEMPLATE, file);
+  const file = path.join(runTmpDir(), `db-${process.pid}-${randomUUID()}.sqlite`);
+  fs.copyFileSync(sqliteTemplate(), file);
   return `sqlite:${file}`;
 }
 
@@ -22,7 +22,7 @@ export function testDatabaseUrl(): string {
 export async function isolatedDatabaseUrl(): Promise<string> {
   if (!isPostgres()) return testDatabaseUrl();
   const base = new URL(process.env.DATABASE_URL!);
-  const name = `ff_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const name = `ff_test_${randomUUID().replace(/-/g, '').slice(0, 8)}_${process.env.FF_TEST_RUN ?? 'manual'}`;
   const admin = createSequelize(postgresSettings(process.env.DATABASE_URL!));
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.close();
