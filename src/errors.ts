@@ -12,6 +12,7 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly fields?: FieldProblem[],
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -25,5 +26,5 @@ export const unauthorized = (message = 'Your session has expired. Launch the too
   new HttpError(401, 'unauthorized', message);
 export const forbidden = (message = 'You do not have access to this page.') => new HttpError(403, 'forbidden', message);
 export const notFound = (message = 'Not found.') => new HttpError(404, 'not_found', message);
-export const conflict = (message: string) => new HttpError(409, 'conflict', message);
+export const conflict = (message: string, details?: Record<string, unknown>) => new HttpError(409, 'conflict', message, undefined, details);
 export const payloadTooLarge = (message = 'The request is too large.') => new HttpError(413, 'payload_too_large', message);

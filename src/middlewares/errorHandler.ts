@@ -30,7 +30,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return;
     res.status(httpError.status);
     if (wantsJson(req)) {
-      res.json({ error: { code: httpError.code, message: httpError.message, requestId, ...(httpError.fields ? { fields: httpError.fields } : {}) } });
+      res.json({ error: { code: httpError.code, message: httpError.message, requestId, ...(httpError.fields ? { fields: httpError.fields } : {}), ...(httpError.details ? { details: httpError.details } : {}) } });
       return;
     }
     const detail = httpError instanceof LaunchError ? httpError.detail : undefined;

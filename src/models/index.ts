@@ -1,12 +1,14 @@
 import type { Sequelize } from 'sequelize';
 import { AuditEvent } from './AuditEvent';
+import { CatalogueModel } from './CatalogueModel';
+import { ModelInstance } from './ModelInstance';
 import { Deployment } from './Deployment';
 import { LtiLaunch } from './LtiLaunch';
 import { LtiPlatform } from './LtiPlatform';
 import { Provider } from './Provider';
 import { User } from './User';
 
-export { AuditEvent, Deployment, LtiLaunch, LtiPlatform, Provider, User };
+export { AuditEvent, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, Provider, User };
 
 /** Binds every model to this Sequelize instance (one database per process). */
 export function initModels(sequelize: Sequelize): void {
@@ -16,4 +18,6 @@ export function initModels(sequelize: Sequelize): void {
   AuditEvent.initModel(sequelize);
   LtiPlatform.initModel(sequelize);
   LtiLaunch.initModel(sequelize);
+  CatalogueModel.initModel(sequelize);
+  ModelInstance.initModel(sequelize);
 }

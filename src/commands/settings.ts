@@ -1,0 +1,42 @@
+import type { Deployment } from '../models';
+
+// Per-deployment settings, stored in deployments.settings, always read through here so every
+// setting has its built-in default.
+
+export interface DefaultParams {
+  temperature: number;
+  maxTokens: number;
+  topP: number;
+}
+
+export interface DeploymentSettings {
+  /** Instructors may build instances on the institution's (system) connections. */
+  allowInstructorSystemConnections: boolean;
+  /** Parameters an instance gets when it does not set its own. */
+  defaultParams: DefaultParams;
+  /** Local host names an admin approved for OpenAI-compatible base URLs (e.g. an on-premise Ollama). */
+  allowedLocalHosts: string[];
+}
+
+export const BUILT_IN_SETTINGS: DeploymentSettings = {
+  allowInstructorSystemConnections: true,
+  defaultParams: { temperature: 0.2, maxTokens: 1500, topP: 1 },
+  allowedLocalHosts: [],
+};
+
+/** The deployment's settings with built-in defaults for anything unset. */
+export function settingsOf(deployment: Pick<Deployment, 'settings'>): DeploymentSettings {
+  const stored = (deployment.settings ?? {}) as Partial<DeploymentSettings>;
+  return {
+    allowInstructorSystemConnections: stored.allowInstructorSystemConnections ?? BUILT_IN_SETTINGS.allowInstructorSystemConnections,
+    defaultParams: { ...BUILT_IN_SETTINGS.defaultParams, ...(stored.defaultParams ?? {}) },
+    allowedLocalHosts: stored.allowedLocalHosts ?? [],
+  };
+}
+
+/** Stores new settings (merged over the current ones). */
+export async function updateSettings(deployment: Deployment, changes: Partial<DeploymentSettings>): Promise<DeploymentSettings> {
+  const next = { ...settingsOf(deployment), ...changes };
+  await deployment.update({ settings: { ...(deployment.settings ?? {}), ...next } });
+  return next;
+}

@@ -1,0 +1,23 @@
+import express, { RequestHandler, Router } from 'express';
+import type { ConnectionDeps } from '../../commands/providerConnections';
+import { getSession } from '../../lti/session';
+import { presentMe } from '../../presenters/session';
+import { instanceRoutes } from './instances';
+import { modelRoutes } from './models';
+import { providerRoutes } from './providers';
+import { settingsRoutes } from './settings';
+
+/** The JSON API: every route behind `Authorization: Bearer <ltik>`, errors as {"error":{code,message}}. */
+export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler }): Router {
+  const router = Router();
+  router.use(express.json({ limit: '200kb' }));
+  router.use(deps.session);
+  router.get('/me', (_req, res) => {
+    res.json(presentMe(getSession(res)));
+  });
+  router.use('/providers', providerRoutes(deps));
+  router.use('/instances', instanceRoutes(deps));
+  router.use('/models', modelRoutes());
+  router.use(settingsRoutes());
+  return router;
+}
