@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createLtijs } from '../lti/ltijs';
-import { addDeployment, findPlatform, registerPlatform, RegistrationError, removeDeployment, removePlatform, toolEndpoints } from '../lti/platforms';
+import { addDeployment, deploymentIdProblem, findPlatform, registerPlatform, RegistrationError, removeDeployment, removePlatform, toolEndpoints } from '../lti/platforms';
 import { Deployment, LtiPlatform } from '../models';
 import type { Runtime } from '../runtime';
 import { print, printError } from './output';
@@ -58,6 +58,9 @@ export function registerPlatformCommands(program: Command): void {
     .option('--authorization-server <value>', 'the aud for client assertions, if not the token URL')
     .option('--accept-new-deployments', 'allow every deployment of this platform, not just --deployment')
     .action(async (opts: { issuer: string; clientId: string; authUrl: string; tokenUrl: string; jwksUrl: string; deployment: string; name?: string; authorizationServer?: string; acceptNewDeployments?: boolean }) => {
+      // Before registering anything: a platform without its deployment would be half registered.
+      const deploymentProblem = deploymentIdProblem(opts.deployment);
+      if (deploymentProblem) return fail(`Not registered: ${deploymentProblem}.`);
       await withRuntime({}, (runtime) =>
         withLtijs(runtime, async (lti) => {
           try {

@@ -5,7 +5,7 @@ import { setFrameAncestors } from '../middlewares/securityHeaders';
 import { outboundUrlProblem } from '../net/outboundUrl';
 import { SCOPES } from './claims';
 import type { Ltijs } from './ltijs';
-import { addDeployment, registerPlatform, toolEndpoints } from './platforms';
+import { addDeployment, deploymentIdProblem, registerPlatform, RegistrationError, toolEndpoints } from './platforms';
 
 // LTI Dynamic Registration (Moodle 4.x and Canvas). ltijs's own flow fetches any URL, never checks
 // the issuer and drops the deployment_id, so the flow is ours: GET shows what will be registered,
@@ -57,6 +57,11 @@ async function loadConfiguration(configUrl: unknown, token: string | undefined, 
     const urlProblem = outboundUrlProblem(value, policy);
     if (urlProblem) throw refuse(`The LMS ${field} ${urlProblem}.`);
   }
+  // Canvas announces a host name (the client assertion aud); a URL is checked like registerPlatform does.
+  const server = body.authorization_server;
+  if (server !== undefined && (typeof server !== 'string' || !server)) throw refuse('The LMS authorization_server is not a string.');
+  const serverProblem = server && /^https?:\/\//.test(server) ? outboundUrlProblem(server, policy) : null;
+  if (serverProblem) throw refuse(`The LMS authorization_server ${serverProblem}.`);
   if (new URL(body.issuer!).origin !== new URL(configUrl).origin) {
     throw refuse('The issuer in the LMS configuration does not match the address it was fetched from.');
   }
@@ -131,6 +136,8 @@ export function dynamicRegistrationRoutes(deps: { lti: Ltijs; config: Config }):
       // Moodle puts deployment_id in the tool configuration, Canvas at the top level.
       const toolConfig = (response[TOOL_CONFIG] ?? {}) as Record<string, unknown>;
       const deploymentId = [toolConfig.deployment_id, response.deployment_id].find((v) => typeof v === 'string' && v.length > 0) as string | undefined;
+      const deploymentProblem = deploymentId === undefined ? null : deploymentIdProblem(deploymentId);
+      if (deploymentProblem) throw refuse(`The LMS returned a deployment_id the tool cannot use: ${deploymentProblem}.`);
 
       const registered = await registerPlatform(
         lti,
@@ -146,7 +153,10 @@ export function dynamicRegistrationRoutes(deps: { lti: Ltijs; config: Config }):
           product: product ?? null,
         },
         { allowLocalUrls: config.allowLocalUrls },
-      );
+      ).catch((err: unknown) => {
+        if (err instanceof RegistrationError) throw refuse(`The registration the LMS returned cannot be stored: ${err.message}.`);
+        throw err;
+      });
       if (deploymentId) await addDeployment(registered, deploymentId, 'dynamic');
       setFrameAncestors(res, [new URL(platform.issuer).origin]);
       res.render('lti/registered', { title: 'FeedForward registered', issuer: platform.issuer, deploymentId, nonce: res.locals.cspNonce });

@@ -86,9 +86,15 @@ export async function findPlatform(issuer: string, clientId: string): Promise<Lt
   return LtiPlatform.findOne({ where: { issuer, clientId } });
 }
 
+/** Why a deployment id cannot be stored, or null when it can; checked before registering anything. */
+export function deploymentIdProblem(deploymentId: string): string | null {
+  return /^[\x20-\x7e]{1,255}$/.test(deploymentId) ? null : 'deployment id must be 1 to 255 printable ASCII characters';
+}
+
 /** Allows one deployment of a platform (re-activating it if it was removed). */
 export async function addDeployment(platform: LtiPlatform, deploymentId: string, via: string): Promise<Deployment> {
-  if (!/^[\x20-\x7e]{1,255}$/.test(deploymentId)) throw new RegistrationError(['deployment id must be 1 to 255 printable ASCII characters']);
+  const problem = deploymentIdProblem(deploymentId);
+  if (problem) throw new RegistrationError([problem]);
   const key = { issuer: platform.issuer, clientId: platform.clientId, deploymentId };
   const existing = await Deployment.findOne({ where: key });
   if (existing) return existing.update({ active: true, platformId: platform.id });
