@@ -29,6 +29,10 @@ export interface Config {
   ltikMaxAgeSeconds: number;
   /** How old an id_token's `iat` may be at launch. */
   idTokenMaxAgeSeconds: number;
+  /** Run the feedback worker in this process (off for web-only processes). */
+  runWorker: boolean;
+  /** Provider calls in flight per provider connection, per worker process. */
+  providerConcurrency: number;
   /** http://localhost URLs allowed for platforms and providers (never in production). */
   allowLocalUrls: boolean;
   /** Things worth telling the operator at boot (generated dev keys, ...). */
@@ -74,6 +78,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   LTI_KEY: z.string().optional(),
   LTIK_MAX_AGE: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(60, 'must be at least 60 seconds').max(86400, 'must be at most 86400 seconds (24 h)').default(7200),
+  RUN_WORKER: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  PROVIDER_CONCURRENCY: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be between 1 and 64').max(64, 'must be between 1 and 64').default(4),
   LTI_TOKEN_MAX_AGE: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(3600, 'must be at most 3600 seconds').default(300),
 });
 
@@ -148,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { dataDir
     ltikMaxAgeSeconds: e.LTIK_MAX_AGE ?? 7200,
     idTokenMaxAgeSeconds: e.LTI_TOKEN_MAX_AGE ?? 300,
     allowLocalUrls: !isProduction,
+    runWorker: (e.RUN_WORKER ?? 'true') === 'true',
+    providerConcurrency: e.PROVIDER_CONCURRENCY ?? 4,
     warnings,
   };
 }

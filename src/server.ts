@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
+import { FeedbackWorker } from './feedback/worker';
 import { ConfigError, loadConfig } from './config';
 import { DatabaseUnreachableError } from './db/connection';
-import { createLogger } from './logger';
+import { createLogger, scrubText } from './logger';
 import { openRuntime } from './runtime';
 import { WrongSecretKeyError } from './secrets/bootCheck';
 
@@ -48,17 +49,26 @@ async function main(): Promise<void> {
   }
 
   const app = await createApp(runtime);
+  const worker = config.runWorker
+    ? new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti: app.lti, concurrencyPerConnection: config.providerConcurrency })
+    : undefined;
+  worker?.start();
   const server: Server = app.listen(config.port, () => {
     logger.info({ port: config.port, publicUrl: config.publicUrl }, 'listening');
     process.stdout.write(banner(config.publicUrl));
   });
 
+  // Stop taking requests and work, let calls in flight finish (their leases cover the rest), close pools.
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    server.close(() => {
-      void runtime.close().finally(() => process.exit(0));
-    });
-    setTimeout(() => process.exit(0), 30000).unref();
+    setTimeout(() => process.exit(0), 35000).unref();
+    server.close();
+    void (async () => {
+      await worker?.stop(30000);
+      await app.close();
+      await runtime.close();
+      process.exit(0);
+    })();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
@@ -66,5 +76,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // Last resort: a one-line reason, no stack trace (set LOG_LEVEL=debug to investigate).
-  fail(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+  fail(scrubText(err instanceof Error ? `${err.name}: ${err.message}` : String(err)));
 });

@@ -21,6 +21,8 @@ describe('configuration API', () => {
   afterAll(async () => {
     nock.cleanAll();
     nock.enableNetConnect();
+    // nock patches the http module every test file of this worker shares.
+    nock.restore();
     await h.close();
   });
 

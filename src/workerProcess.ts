@@ -1,0 +1,52 @@
+import { ConfigError, loadConfig } from './config';
+import { DatabaseUnreachableError } from './db/connection';
+import { FeedbackWorker } from './feedback/worker';
+import { createLogger, scrubText } from './logger';
+import { createLtijs } from './lti/ltijs';
+import { openRuntime } from './runtime';
+import { WrongSecretKeyError } from './secrets/bootCheck';
+
+// `npm run worker`: a process that only executes feedback runs (no HTTP). Start as many as the
+// providers' limits allow; they share the work through the database.
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const runtime = await openRuntime({ config, logger }).catch((err: unknown) => {
+    if (err instanceof DatabaseUnreachableError || err instanceof WrongSecretKeyError) {
+      process.stderr.write(`FeedForward worker cannot start.\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  });
+  // ltijs is needed for grade passback after an automatic release.
+  const lti = await createLtijs({ ltiKey: config.ltiKey, database: config.database });
+  const worker = new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti, concurrencyPerConnection: config.providerConcurrency });
+  worker.start();
+  logger.info({ pid: process.pid }, 'worker started');
+  const shutdown = () => {
+    setTimeout(() => process.exit(0), 35000).unref();
+    void (async () => {
+      await worker.stop(30000);
+      await lti.close({ silent: true });
+      await runtime.close();
+      process.exit(0);
+    })();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`FeedForward worker stopped: ${scrubText(err instanceof Error ? err.message : String(err))}\n`);
+  process.exit(1);
+});
