@@ -48,7 +48,7 @@ export async function createApp(ctx: AppContext): Promise<ToolApp> {
   app.use('/lti', ltiRouter({ config, sequelize, lti, jwks }));
 
   const session = requireLaunch({ ltiKey: config.ltiKey, maxAgeSeconds: config.ltikMaxAgeSeconds }, setFrameAncestors);
-  app.use('/api/v1', apiRoutes({ session, sequelize, keyring: ctx.keyring, allowLocalUrls: config.allowLocalUrls }));
+  app.use('/api/v1', apiRoutes({ session, sequelize, lti, keyring: ctx.keyring, allowLocalUrls: config.allowLocalUrls }));
   app.use(pageRoutes({ session, lti, config, sequelize, keyring: ctx.keyring, allowLocalUrls: config.allowLocalUrls }));
 
   app.use((_req, _res, next) => next(notFound('There is no page at this address.')));

@@ -168,6 +168,8 @@ const STATUS_BY_ERROR: Record<ProviderErrorCode | 'credential_unreadable', Provi
 /** "Test connection": one small provider call; records valid/invalid/unreachable, when, and why. */
 export async function verifyConnection(deps: ConnectionDeps, session: LaunchSession, provider: Provider): Promise<Provider> {
   requireManage(session, provider);
+  // withProviderAdapter refuses disabled connections with a code the status map does not know (a 500).
+  if (provider.disabled) throw conflict('This connection is disabled: enable it before testing it.');
   let status: ProviderStatus = 'valid';
   let reason: string | null = null;
   try {

@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { Assignment } from './Assignment';
 import { AuditEvent } from './AuditEvent';
 import { CatalogueModel } from './CatalogueModel';
 import { ModelInstance } from './ModelInstance';
@@ -6,9 +7,11 @@ import { Deployment } from './Deployment';
 import { LtiLaunch } from './LtiLaunch';
 import { LtiPlatform } from './LtiPlatform';
 import { Provider } from './Provider';
+import { Run } from './Run';
+import { Submission } from './Submission';
 import { User } from './User';
 
-export { AuditEvent, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, Provider, User };
+export { Assignment, AuditEvent, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, Provider, Run, Submission, User };
 
 /** Binds every model to this Sequelize instance (one database per process). */
 export function initModels(sequelize: Sequelize): void {
@@ -20,4 +23,7 @@ export function initModels(sequelize: Sequelize): void {
   LtiLaunch.initModel(sequelize);
   CatalogueModel.initModel(sequelize);
   ModelInstance.initModel(sequelize);
+  Assignment.initModel(sequelize);
+  Submission.initModel(sequelize);
+  Run.initModel(sequelize);
 }

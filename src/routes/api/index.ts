@@ -2,13 +2,15 @@ import express, { RequestHandler, Router } from 'express';
 import type { ConnectionDeps } from '../../commands/providerConnections';
 import { getSession } from '../../lti/session';
 import { presentMe } from '../../presenters/session';
+import type { Ltijs } from '../../lti/ltijs';
+import { assignmentRoutes } from './assignments';
 import { instanceRoutes } from './instances';
 import { modelRoutes } from './models';
 import { providerRoutes } from './providers';
 import { settingsRoutes } from './settings';
 
 /** The JSON API: every route behind `Authorization: Bearer <ltik>`, errors as {"error":{code,message}}. */
-export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler }): Router {
+export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler; lti: Ltijs }): Router {
   const router = Router();
   router.use(express.json({ limit: '200kb' }));
   router.use(deps.session);
@@ -19,5 +21,6 @@ export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler }): R
   router.use('/instances', instanceRoutes(deps));
   router.use('/models', modelRoutes());
   router.use(settingsRoutes());
+  router.use(assignmentRoutes(deps));
   return router;
 }

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { Op, Sequelize } from 'sequelize';
+import { ConnectionUnavailableError, withProviderAdapter } from '../commands/providerCalls';
+import { settingsOf } from '../commands/settings';
+import type { Logger } from '../logger';
+import { Assignment, Deployment, Provider, Run, Submission } from '../models';
+import { ProviderError } from '../providers/types';
+import type { CompletionResult } from '../providers/types';
+import type { Keyring } from '../secrets/keyring';
+import { parseRunOutput, repairPrompt } from './output';
+import { costMicros, priceFor } from './pricing';
+import { buildPrompt, outputJsonSchema } from './prompt';
+import type { RunOutput } from './types';
+
+// Executes one run exactly once per lease: claim (conditional UPDATE), call with a timeout, validate
+// with one repair retry, record tokens/cost/latency, and release the lease. Retryable failures go
+// back to the queue with backoff; the rest fail with a normalised reason. No transaction is held
+// open across the provider call.
+
+export interface ExecuteDeps {
+  sequelize: Sequelize;
+  keyring: Keyring;
+  logger: Logger;
+  leaseMs?: number;
+  callTimeoutMs?: number;
+  maxAttempts?: number;
+  /** First backoff step; doubles per attempt (tests shorten it). */
+  retryBaseMs?: number;
+}
+
+const RETRYABLE = new Set(['rate_limited', 'unavailable', 'timeout']);
+
+/** Exponential backoff with full jitter, at least what Retry-After asked, at most a minute. */
+export function backoffMs(attempt: number, retryAfterMs?: number, baseMs = 1000): number {
+  const ceiling = Math.min(60000, baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  return Math.min(60000, Math.max(jittered, retryAfterMs ?? 0));
+}
+
+/** Takes the run if it is queued and due, or its lease has expired. Returns the lease token or null. */
+export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number): Promise<string | null> {
+  const now = new Date();
+  const token = randomUUID();
+  const [affected] = await Run.update(
+    { status: 'running', leaseToken: token, leaseExpiresAt: new Date(now.getTime() + leaseMs), startedAt: now, attempts: sequelize.literal('attempts + 1') as unknown as number },
+    {
+      where: {
+        id: runId,
+        [Op.or]: [
+          { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
+          { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
+        ],
+      },
+    },
+  );
+  return affected === 1 ? token : null;
+}
+
+async function finish(runId: string, token: string, values: Partial<Run>): Promise<boolean> {
+  const [affected] = await Run.update({ ...values, leaseToken: null, leaseExpiresAt: null }, { where: { id: runId, status: 'running', leaseToken: token } });
+  return affected === 1;
+}
+
+async function previousFeedback(submission: Submission) {
+  if (submission.draftNumber <= 1) return null;
+  const previous = await Submission.findOne({
+    where: { assignmentId: submission.assignmentId, userId: submission.userId, draftNumber: { [Op.lt]: submission.draftNumber }, status: 'released' },
+    order: [['draftNumber', 'DESC']],
+  });
+  const feedback = previous?.feedback;
+  return feedback ? { summary: feedback.summary, criteria: feedback.criteria.map((c) => ({ criterionId: c.criterionId, comment: c.comment, score: c.score })) } : null;
+}
+
+/** Runs one claimed run to a terminal state or back to the queue; returns the run's new status. */
+export async function executeRun(deps: ExecuteDeps, runId: string, token: string): Promise<Run['status']> {
+  const run = await Run.findByPk(runId);
+  const submission = run && (await Submission.findByPk(run.submissionId));
+  const assignment = submission && (await Assignment.findByPk(submission.assignmentId));
+  const provider = run && (await Provider.findOne({ where: { id: run.providerId, deploymentId: run.deploymentId } }));
+  const deployment = run && (await Deployment.findByPk(run.deploymentId));
+  if (!run || !submission || !assignment || !deployment) return 'failed';
+  if (!provider || !deployment.active || submission.text === null) {
+    await finish(runId, token, { status: 'failed', errorCode: !provider ? 'connection_removed' : 'unavailable', finishedAt: new Date() });
+    return 'failed';
+  }
+
+  const snapshot = run.instanceSnapshot;
+  const defaults = settingsOf(deployment).defaultParams;
+  const params = {
+    temperature: snapshot.params.temperature ?? defaults.temperature,
+    maxTokens: snapshot.params.maxTokens ?? defaults.maxTokens,
+    topP: snapshot.params.topP ?? defaults.topP,
+  };
+  const prompt = buildPrompt({
+    assignmentTitle: assignment.title,
+    instructions: assignment.instructions,
+    rubric: assignment.rubric,
+    draftNumber: submission.draftNumber,
+    maxDrafts: assignment.maxDrafts,
+    previousFeedback: await previousFeedback(submission),
+    submissionText: submission.text,
+    systemPrompt: snapshot.params.systemPrompt,
+  });
+  const structuredOutput = { name: 'rubric_feedback', schema: outputJsonSchema(assignment.rubric) };
+  const started = Date.now();
+  let tokensIn = 0;
+  let tokensOut = 0;
+  let output: RunOutput | null = null;
+  let problem = '';
+
+  try {
+    await withProviderAdapter(
+      deps.keyring,
+      provider,
+      async (adapter) => {
+        const call = async (messages: typeof prompt.messages | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>): Promise<CompletionResult> => {
+          const result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, signal: AbortSignal.timeout(deps.callTimeoutMs ?? 120000) });
+          tokensIn += result.usage.inputTokens;
+          tokensOut += result.usage.outputTokens;
+          return result;
+        };
+        const first = await call(prompt.messages);
+        let parsed = parseRunOutput(first.text, assignment.rubric);
+        if (!parsed.ok) {
+          // One repair retry, then the run is invalid: a score is never invented.
+          const repaired = await call([...prompt.messages, { role: 'assistant', content: first.text.slice(0, 20000) }, { role: 'user', content: repairPrompt(parsed.problem) }]);
+          parsed = parseRunOutput(repaired.text, assignment.rubric);
+        }
+        if (parsed.ok) output = parsed.output;
+        else problem = parsed.problem;
+      },
+      { timeoutMs: deps.callTimeoutMs ?? 120000 },
+    );
+  } catch (err) {
+    const latencyMs = Date.now() - started;
+    if (err instanceof ProviderError) {
+      if (err.code === 'auth') await provider.update({ status: 'invalid', statusReason: 'auth', verifiedAt: new Date() });
+      if (RETRYABLE.has(err.code) && run.attempts < (deps.maxAttempts ?? 4)) {
+        await finish(runId, token, { status: 'queued', errorCode: err.code, nextAttemptAt: new Date(Date.now() + backoffMs(run.attempts, err.retryAfterMs, deps.retryBaseMs)), latencyMs });
+        return 'queued';
+      }
+      await finish(runId, token, { status: 'failed', errorCode: err.code, latencyMs, finishedAt: new Date(), tokensIn, tokensOut });
+      return 'failed';
+    }
+    if (err instanceof ConnectionUnavailableError) {
+      await finish(runId, token, { status: 'failed', errorCode: err.code, finishedAt: new Date() });
+      return 'failed';
+    }
+    deps.logger.error({ err, runId }, 'run failed unexpectedly');
+    await finish(runId, token, { status: 'failed', errorCode: 'internal', finishedAt: new Date() });
+    return 'failed';
+  }
+
+  const price = await priceFor(run.deploymentId, provider.kind, snapshot.model);
+  const status = output ? 'succeeded' : 'invalid_output';
+  await finish(runId, token, {
+    status,
+    output,
+    errorCode: output ? null : 'invalid_output',
+    tokensIn,
+    tokensOut,
+    costMicros: costMicros(price, tokensIn, tokensOut),
+    latencyMs: Date.now() - started,
+    finishedAt: new Date(),
+  });
+  if (!output) deps.logger.info({ runId, problem: problem.slice(0, 200) }, 'run output invalid');
+  return status;
+}

@@ -1,0 +1,44 @@
+import { Op } from 'sequelize';
+import { Assignment, Run, Submission } from '../models';
+import { aggregate } from './aggregate';
+import { defaultQuorum } from '../commands/assignments';
+
+// When a submission's last run ends, aggregate the successful runs once. The conditional status
+// update makes the finisher unique even when two runs end at the same moment.
+
+const TERMINAL = ['succeeded', 'failed', 'invalid_output'];
+
+export type FinalizeOutcome = { finalized: false } | { finalized: true; submission: Submission; assignment: Assignment; autoRelease: boolean };
+
+export async function finalizeIfComplete(submissionId: string): Promise<FinalizeOutcome> {
+  const runs = await Run.findAll({ where: { submissionId } });
+  if (runs.length === 0 || runs.some((r) => !TERMINAL.includes(r.status))) {
+    if (runs.some((r) => r.status === 'running')) await Submission.update({ status: 'running' }, { where: { id: submissionId, status: 'queued' } });
+    return { finalized: false };
+  }
+  const submission = await Submission.findByPk(submissionId);
+  const assignment = submission && (await Assignment.findByPk(submission.assignmentId));
+  if (!submission || !assignment) return { finalized: false };
+
+  const succeeded = runs
+    .filter((r) => r.status === 'succeeded' && r.output)
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((r) => ({ runId: r.id, instanceId: r.instanceId, weight: r.instanceSnapshot.weight, output: r.output! }));
+  if (succeeded.length === 0) {
+    const [won] = await Submission.update({ status: 'failed' }, { where: { id: submissionId, status: { [Op.in]: ['queued', 'running'] } } });
+    return won ? { finalized: true, submission: await submission.reload(), assignment, autoRelease: false } : { finalized: false };
+  }
+  const result = aggregate(succeeded, assignment.rubric, { method: assignment.aggregation, quorum: assignment.quorum ?? defaultQuorum(assignment.models) });
+  const feedback = {
+    summary: result.summary,
+    // A criterion below quorum keeps a null score: the instructor sets it; nothing is invented.
+    criteria: result.criteria.map((c) => ({ criterionId: c.criterionId, score: c.score as number, strengths: c.strengths, improvements: c.improvements, comment: c.comment })),
+  };
+  const status = result.needsReview ? 'needs_review' : 'ready';
+  const [won] = await Submission.update(
+    { status, aggregate: result, feedback, overallScore: result.overallScore },
+    { where: { id: submissionId, status: { [Op.in]: ['queued', 'running'] } } },
+  );
+  if (!won) return { finalized: false };
+  return { finalized: true, submission: await submission.reload(), assignment, autoRelease: assignment.releaseMode === 'auto' && !result.needsReview };
+}

@@ -1,0 +1,120 @@
+import { Op } from 'sequelize';
+import { releaseSubmission } from '../commands/release';
+import type { Ltijs } from '../lti/ltijs';
+import { Run } from '../models';
+import { claimRun, executeRun, ExecuteDeps } from './executeRun';
+import { finalizeIfComplete } from './finalize';
+import { runQueue } from './queue';
+
+// The run worker: finds due runs in the database (queued, or running with an expired lease — a
+// crashed process's work), claims each with a conditional update, and executes it with at most
+// `concurrencyPerConnection` calls in flight per provider connection in this process. Several
+// worker processes can share one database: a claim succeeds for exactly one of them.
+
+export interface WorkerOptions extends ExecuteDeps {
+  lti: Ltijs;
+  concurrencyPerConnection?: number;
+  pollMs?: number;
+}
+
+export class FeedbackWorker {
+  private readonly inFlightByProvider = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private again = false;
+  private stopped = true;
+  private readonly wake = () => void this.tick();
+
+  constructor(private readonly opts: WorkerOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    runQueue.on('queued', this.wake);
+    this.timer = setInterval(this.wake, this.opts.pollMs ?? 1000);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Stops taking work and waits up to graceMs for calls in flight; unfinished runs keep their lease and are picked up again when it expires. */
+  async stop(graceMs = 30000): Promise<void> {
+    this.stopped = true;
+    runQueue.off('queued', this.wake);
+    if (this.timer) clearInterval(this.timer);
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => { timeout = setTimeout(resolve, graceMs); })]);
+    if (timeout) clearTimeout(timeout);
+  }
+
+  /** Resolves when nothing is in flight (tests and benchmarks). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0 || this.ticking) await Promise.allSettled([...this.inFlight, new Promise((r) => setTimeout(r, 10))]);
+  }
+
+  get activeCalls(): number {
+    return this.inFlight.size;
+  }
+
+  private capacity(providerId: string): number {
+    return (this.opts.concurrencyPerConnection ?? 4) - (this.inFlightByProvider.get(providerId) ?? 0);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.again = false;
+        const now = new Date();
+        const due = await Run.findAll({
+          attributes: ['id', 'providerId', 'submissionId'],
+          where: {
+            [Op.or]: [
+              { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
+              { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
+            ],
+          },
+          order: [['createdAt', 'ASC']],
+          limit: 200,
+        });
+        for (const run of due) {
+          if (this.stopped) return;
+          if (this.capacity(run.providerId) <= 0) continue;
+          const token = await claimRun(this.opts.sequelize, run.id, this.opts.leaseMs ?? 180000);
+          if (token) this.launch(run.id, run.providerId, run.submissionId, token);
+        }
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'worker poll failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private launch(runId: string, providerId: string, submissionId: string, token: string): void {
+    this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 0) + 1);
+    const work = (async () => {
+      const status = await executeRun(this.opts, runId, token);
+      if (status === 'queued') {
+        // Wake when the backoff ends (the poll would find it too, a little later).
+        const run = await Run.findByPk(runId, { attributes: ['nextAttemptAt'] });
+        const delay = run?.nextAttemptAt ? Math.max(0, run.nextAttemptAt.getTime() - Date.now()) : 1000;
+        setTimeout(this.wake, delay + 5).unref();
+        return;
+      }
+      const outcome = await finalizeIfComplete(submissionId);
+      if (outcome.finalized && outcome.autoRelease) await releaseSubmission({ lti: this.opts.lti }, outcome.submission, outcome.assignment, null);
+    })()
+      .catch((err: unknown) => this.opts.logger.error({ err, runId }, 'run handling failed'))
+      .finally(() => {
+        this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 1) - 1);
+        this.inFlight.delete(work);
+        this.wake();
+      });
+    this.inFlight.add(work);
+  }
+}
