@@ -29,6 +29,7 @@ export interface ExecuteDeps {
 }
 
 const RETRYABLE = new Set(['rate_limited', 'unavailable', 'timeout']);
+export const DEFAULT_LEASE_MS = 60000;
 
 /** Exponential backoff with full jitter, at least what Retry-After asked, at most a minute. */
 export function backoffMs(attempt: number, retryAfterMs?: number, baseMs = 1000): number {
@@ -103,6 +104,17 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
   });
   const structuredOutput = { name: 'rubric_feedback', schema: outputJsonSchema(assignment.rubric) };
   const started = Date.now();
+  // Renew the lease while the call runs; if another worker took the run over (our lease had
+  // expired), abort: its result will be the only one.
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const lost = new AbortController();
+  const heartbeat = setInterval(() => {
+    void Run.update({ leaseExpiresAt: new Date(Date.now() + leaseMs) }, { where: { id: runId, status: 'running', leaseToken: token } })
+      .then(([renewed]) => {
+        if (renewed === 0) lost.abort();
+      })
+      .catch(() => undefined);
+  }, Math.max(200, Math.floor(leaseMs / 3)));
   let tokensIn = 0;
   let tokensOut = 0;
   let output: RunOutput | null = null;
@@ -114,7 +126,8 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
       provider,
       async (adapter) => {
         const call = async (messages: typeof prompt.messages | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>): Promise<CompletionResult> => {
-          const result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, signal: AbortSignal.timeout(deps.callTimeoutMs ?? 120000) });
+          const signal = AbortSignal.any([AbortSignal.timeout(deps.callTimeoutMs ?? 120000), lost.signal]);
+          const result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, signal });
           tokensIn += result.usage.inputTokens;
           tokensOut += result.usage.outputTokens;
           return result;
@@ -132,7 +145,9 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
       { timeoutMs: deps.callTimeoutMs ?? 120000 },
     );
   } catch (err) {
+    clearInterval(heartbeat);
     const latencyMs = Date.now() - started;
+    if (lost.signal.aborted) return 'running'; // another worker owns the run now
     if (err instanceof ProviderError) {
       if (err.code === 'auth') await provider.update({ status: 'invalid', statusReason: 'auth', verifiedAt: new Date() });
       if (RETRYABLE.has(err.code) && run.attempts < (deps.maxAttempts ?? 4)) {
@@ -151,6 +166,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     return 'failed';
   }
 
+  clearInterval(heartbeat);
   const price = await priceFor(run.deploymentId, provider.kind, snapshot.model);
   const status = output ? 'succeeded' : 'invalid_output';
   await finish(runId, token, {

@@ -2,7 +2,7 @@ import { Op } from 'sequelize';
 import { releaseSubmission } from '../commands/release';
 import type { Ltijs } from '../lti/ltijs';
 import { Run } from '../models';
-import { claimRun, executeRun, ExecuteDeps } from './executeRun';
+import { claimRun, DEFAULT_LEASE_MS, executeRun, ExecuteDeps } from './executeRun';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
 
@@ -84,7 +84,7 @@ export class FeedbackWorker {
         for (const run of due) {
           if (this.stopped) return;
           if (this.capacity(run.providerId) <= 0) continue;
-          const token = await claimRun(this.opts.sequelize, run.id, this.opts.leaseMs ?? 180000);
+          const token = await claimRun(this.opts.sequelize, run.id, this.opts.leaseMs ?? DEFAULT_LEASE_MS);
           if (token) this.launch(run.id, run.providerId, run.submissionId, token);
         }
       } while (this.again && !this.stopped);
@@ -99,6 +99,7 @@ export class FeedbackWorker {
     this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 0) + 1);
     const work = (async () => {
       const status = await executeRun(this.opts, runId, token);
+      if (status === 'running') return; // taken over by another worker after our lease expired
       if (status === 'queued') {
         // Wake when the backoff ends (the poll would find it too, a little later).
         const run = await Run.findByPk(runId, { attributes: ['nextAttemptAt'] });

@@ -31,13 +31,15 @@ export interface JwksCacheOptions {
 export class JwksCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<Entry>>();
+  /** When an unknown kid last made us refetch, per JWKS URL (the cool-down runs from there). */
+  private readonly kidRefetchedAt = new Map<string, number>();
   private readonly opts: Required<JwksCacheOptions>;
   /** How many HTTP fetches were made (for tests and metrics). */
   fetches = 0;
 
   constructor(opts: JwksCacheOptions = {}) {
     this.opts = {
-      timeoutMs: 5000,
+      timeoutMs: 4000, // so a launch against a hanging endpoint fails within 5 s
       cooldownMs: 30000,
       minTtlMs: 60000,
       maxTtlMs: 24 * 3600 * 1000,
@@ -51,12 +53,19 @@ export class JwksCache {
   /** The verification key for this header from the platform's JWKS; refetches once for an unknown kid. */
   async getKey(jwksUrl: string, header: JWSHeaderParameters): Promise<KeyLike | Uint8Array> {
     let entry = this.entries.get(jwksUrl);
-    if (!entry || entry.expiresAt <= this.opts.now()) entry = await this.refresh(jwksUrl);
+    const cached = !!entry && entry.expiresAt > this.opts.now();
+    if (!entry || !cached) entry = await this.refresh(jwksUrl);
     try {
       return await entry.getKey(header, { payload: '', signature: '' } as never);
     } catch (err) {
       if (!(err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys)) throw err;
-      if (this.opts.now() - entry.fetchedAt < this.opts.cooldownMs) throw new JwksError('unknown_kid', 'The signing key is not in the platform key set.');
+      // The platform may have rotated its key since we cached the set: refetch, unless this lookup
+      // just fetched it or an unknown kid already caused a refetch within the cool-down.
+      const lastRefetch = this.kidRefetchedAt.get(jwksUrl);
+      if (!cached || (lastRefetch !== undefined && this.opts.now() - lastRefetch < this.opts.cooldownMs)) {
+        throw new JwksError('unknown_kid', 'The signing key is not in the platform key set.');
+      }
+      this.kidRefetchedAt.set(jwksUrl, this.opts.now());
       const fresh = await this.refresh(jwksUrl);
       try {
         return await fresh.getKey(header, { payload: '', signature: '' } as never);

@@ -94,10 +94,13 @@ async function verifySignature(deps: LaunchValidatorDeps, idToken: string, platf
     return payload as Record<string, unknown>;
   } catch (err) {
     if (err instanceof JwksError) throw launchError(err.code === 'unknown_kid' ? 'unknown_kid' : 'jwks_unreachable');
-    if (err instanceof joseErrors.JWTExpired) throw launchError('expired', 'This launch has expired. Go back to your course and open the tool again.');
-    if (err instanceof joseErrors.JWTClaimValidationFailed) {
-      if (err.claim === 'iat' && /future/.test(err.message)) throw launchError('issued_in_future');
+    // jose reports an iat beyond maxTokenAge as JWTExpired, and an iat in the future as "it should be in the past".
+    if (err instanceof joseErrors.JWTExpired) {
       if (err.claim === 'iat') throw launchError('too_old', 'This launch is too old. Go back to your course and open the tool again.');
+      throw launchError('expired', 'This launch has expired. Go back to your course and open the tool again.');
+    }
+    if (err instanceof joseErrors.JWTClaimValidationFailed) {
+      if (err.claim === 'iat' && err.reason === 'check_failed') throw launchError('issued_in_future');
       throw launchError('missing_claims');
     }
     throw launchError('bad_signature');

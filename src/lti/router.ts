@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import { canvasConfig } from './canvasConfig';
 import { dynamicRegistrationRoutes } from './dynamicRegistration';
 import { JwksCache } from './jwksCache';
-import { launchError, LaunchError } from './launchErrors';
+import { launchError, LaunchError, LaunchErrorCode } from './launchErrors';
 import { resolveLaunch, ResolvedLaunch } from './launchResolver';
 import { validateLaunch } from './launchValidator';
 import { loginRoute } from './loginRoute';
@@ -35,6 +35,10 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
   const login = loginRoute({ loginStates, publicUrl: config.publicUrl });
   router.get('/login', login);
   router.post('/login', login);
+  // Never let another method reach ltijs's own login (Math.random nonces, any redirect_uri).
+  router.all('/login', (_req, res) => {
+    res.set('Allow', 'GET, POST').status(405).json({ error: { code: 'method_not_allowed', message: 'Use GET or POST.' } });
+  });
 
   router.get('/config.json', (_req, res) => {
     res.set('Cache-Control', 'no-cache').json(canvasConfig(config.publicUrl));
@@ -64,24 +68,23 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
   router.post('/launch', launchGuard);
 
   // ltijs (ltiaas mode) finishes the launch and calls these with res.locals.ltik set.
-  const afterLaunch = (_token: IdToken, _req: express.Request, res: express.Response) => {
+  // ltijs's sub-app has no view engine: refusals go to our error translator through next().
+  const afterLaunch = (_token: IdToken, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     const resolved = res.locals.resolvedLaunch as ResolvedLaunch | undefined;
     const ltik = res.locals.ltik as string | undefined;
     if (!resolved || !ltik) {
-      res.status(400).render('errors/error', { title: 'Launch again', message: 'Open the tool from your course.' });
+      next(launchError('missing_parameters', 'Open the tool from your course.'));
       return;
     }
     res.redirect(303, `${landingPath(resolved.launch)}?ltik=${encodeURIComponent(ltik)}`);
   };
   lti.onConnect(afterLaunch);
   lti.onDeepLinking(afterLaunch);
-  const refuse = (status: number, message: string) => (_req: express.Request, res: express.Response) => {
-    res.status(status).render('errors/error', { title: status === 401 ? 'Session expired' : 'Launch refused', message, requestId: res.locals.requestId });
-  };
-  lti.onInvalidToken(refuse(401, 'The launch could not be verified. Go back to your course and open the tool again.'));
-  lti.onSessionTimeout(refuse(401, 'Your session has expired. Launch the tool again from your course.'));
-  lti.onUnregisteredPlatform(refuse(400, 'This LMS is not registered with FeedForward.'));
-  lti.onInactivePlatform(refuse(403, 'This LMS registration is not active yet.'));
+  const refuse = (code: LaunchErrorCode, message: string) => (_req: express.Request, _res: express.Response, next: express.NextFunction) => next(launchError(code, message));
+  lti.onInvalidToken(refuse('invalid_session', 'The launch could not be verified. Go back to your course and open the tool again.'));
+  lti.onSessionTimeout(refuse('session_expired', 'Your session has expired. Launch the tool again from your course.'));
+  lti.onUnregisteredPlatform(refuse('unknown_platform', 'This LMS is not registered with FeedForward.'));
+  lti.onInactivePlatform(refuse('platform_inactive', 'This LMS registration is not active yet.'));
 
   router.use(lti.app);
   return router;

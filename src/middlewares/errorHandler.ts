@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import { HttpError } from '../errors';
 import { LaunchError } from '../lti/launchErrors';
+import { setFrameAncestors } from './securityHeaders';
 import type { Logger } from '../logger';
 
 export function wantsJson(req: Request): boolean {
@@ -34,6 +35,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const detail = httpError instanceof LaunchError ? httpError.detail : undefined;
+    // A refused launch is posted by the LMS page that frames us: let it show our explanation.
+    const origin = req.get('origin');
+    if (httpError instanceof LaunchError && origin && origin !== 'null' && !res.locals.session) setFrameAncestors(res, [origin]);
     const allowCommand = detail?.deploymentId
       ? `npm run cli -- deployment add --issuer '${detail.issuer}' --client-id '${detail.clientId}' --deployment '${detail.deploymentId}'`
       : undefined;

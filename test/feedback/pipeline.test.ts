@@ -3,7 +3,14 @@ import nock from 'nock';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run, Submission } from '../../src/models';
 import { as, OPENAI_KEY } from '../support/api';
-import { anthropicReply, blockOutbound, feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
+import { anthropicReply, feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
+
+/** Blocks real outbound HTTP except the local test platform. */
+function blockOutbound(): void {
+  if (!nock.isActive()) nock.activate();
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+}
 import { LtiHarness, startLtiHarness } from '../support/lti';
 
 // The whole pipeline through real launches, the real API and the real worker; only the LLM
@@ -232,5 +239,37 @@ describe('feedback pipeline', () => {
     expect((await as(h, teacher).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: 'x' })).status).toBe(403);
     const tooLong = await as(h, student).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: 'x'.repeat(50001) });
     expect(tooLong.status).toBe(413);
+  });
+});
+
+describe('timeouts', () => {
+  let h: LtiHarness;
+  let worker: FeedbackWorker;
+  beforeAll(async () => {
+    h = await startLtiHarness({ flavour: 'moodle' });
+    blockOutbound();
+    worker = new FeedbackWorker({ sequelize: h.ctx.sequelize, keyring: h.ctx.keyring, logger: h.ctx.logger, lti: h.ctx.app.lti, pollMs: 50, retryBaseMs: 20, maxAttempts: 1, callTimeoutMs: 300 });
+    worker.start();
+  });
+  afterAll(async () => {
+    await worker.stop(1000);
+    nock.cleanAll();
+    nock.enableNetConnect();
+    nock.restore();
+    await h.close();
+  });
+
+  test('a provider that does not answer in time is aborted and the run fails with timeout', async () => {
+    const admin = (await h.launch('moodle-admin')).ltik!;
+    const provider = await as(h, admin).post('/api/v1/providers', { kind: 'openai', label: 'Slow', apiKey: OPENAI_KEY(), scope: 'system' });
+    const instance = await as(h, admin).post('/api/v1/instances', { name: 'Slow', providerId: provider.body.id, model: 'gpt-4o-mini', scope: 'system' });
+    const teacher = (await h.launch('moodle-teacher')).ltik!;
+    const assignment = await as(h, teacher).post('/api/v1/assignments', { title: 'T', instructions: 'I', rubric: RUBRIC, models: [{ instanceId: instance.body.id, runs: 1, weight: 1 }] });
+    const student = (await h.launch('moodle-student')).ltik!;
+    nock('https://api.openai.com').post('/v1/chat/completions').delay(3000).reply(200, openaiReply(feedbackJson(3, 7)));
+    const sub = await as(h, student).post(`/api/v1/assignments/${assignment.body.id}/submissions`, { text: 'Too slow.' });
+    const view = await settled(h, teacher, sub.body.id);
+    expect(view.status).toBe('failed');
+    expect(await Run.findOne({ where: { submissionId: sub.body.id } })).toMatchObject({ status: 'failed', errorCode: 'timeout' });
   });
 });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import nock from 'nock';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import type { Rubric } from '../../src/feedback/types';
 import { as } from './api';
@@ -66,10 +65,4 @@ export async function settled(h: LtiHarness, ltik: string, submissionId: string,
     if (!['queued', 'running'].includes(res.body.status) || Date.now() > deadline) return res.body;
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Blocks real outbound HTTP except the local test platform. */
-export function blockOutbound(): void {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1|localhost/);
 }
