@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { conflict } from '../errors';
+import { conflict, notFound } from '../errors';
+import type { LaunchSession } from '../lti/session';
+import { requireId } from '../policies/ownership';
+import { recordAudit } from './audit';
 import { CatalogueModel, Deployment } from '../models';
 import { PROJECT_ROOT } from '../paths';
 
@@ -91,8 +94,16 @@ export async function listCatalogue(deploymentId: string, opts: { includeHidden:
   });
 }
 
-/** Adds a model an admin wants that the data file lacks (409 if it exists). */
-export async function addCatalogueModel(deploymentId: string, input: CatalogueModelInput): Promise<CatalogueModel> {
+/** A catalogue entry of this session's deployment, or 404. */
+export async function findCatalogueEntry(session: LaunchSession, id: unknown): Promise<CatalogueModel> {
+  const entry = await CatalogueModel.findOne({ where: { id: requireId(id), deploymentId: session.deployment.id } });
+  if (!entry) throw notFound('No such model.');
+  return entry;
+}
+
+/** Adds a model an admin wants that the data file lacks (409 if it exists); audited. */
+export async function addCatalogueModel(session: LaunchSession, input: CatalogueModelInput): Promise<CatalogueModel> {
+  const deploymentId = session.deployment.id;
   await ensureCatalogue({ id: deploymentId });
   if (await findCatalogueModel(deploymentId, input.providerKind, input.model)) throw conflict(`${input.model} is already in the catalogue.`);
   return CatalogueModel.create({
@@ -106,6 +117,9 @@ export async function addCatalogueModel(deploymentId: string, input: CatalogueMo
     outputPriceMicros: input.outputPricePerMTok === null ? null : dollarsToMicros(input.outputPricePerMTok),
     priceDate: new Date().toISOString().slice(0, 10),
     source: 'admin',
+  }).then(async (entry) => {
+    await recordAudit(session, { action: 'model.create', targetType: 'model', targetId: entry.id, details: { model: entry.model, kind: entry.providerKind } });
+    return entry;
   });
 }
 
@@ -118,8 +132,8 @@ export interface CatalogueModelChanges {
   outputPricePerMTok?: string | null;
 }
 
-/** Hides/unhides, renames, or overrides prices (null returns to the catalogue price). */
-export async function updateCatalogueModel(entry: CatalogueModel, changes: CatalogueModelChanges): Promise<CatalogueModel> {
+/** Hides/unhides, renames, or overrides prices (null returns to the catalogue price); audited. */
+export async function updateCatalogueModel(session: LaunchSession, entry: CatalogueModel, changes: CatalogueModelChanges): Promise<CatalogueModel> {
   const toMicros = (v: string | null | undefined) => (v === undefined ? undefined : v === null ? null : dollarsToMicros(v));
   const admin = entry.source === 'admin';
   const input = toMicros(changes.inputPricePerMTok);
@@ -133,5 +147,6 @@ export async function updateCatalogueModel(entry: CatalogueModel, changes: Catal
     ...(input !== undefined ? (admin ? { inputPriceMicros: input } : { inputPriceOverrideMicros: input }) : {}),
     ...(output !== undefined ? (admin ? { outputPriceMicros: output } : { outputPriceOverrideMicros: output }) : {}),
   });
+  await recordAudit(session, { action: 'model.update', targetType: 'model', targetId: entry.id, details: { model: entry.model, changed: Object.keys(changes) } });
   return entry;
 }

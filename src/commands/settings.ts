@@ -1,4 +1,6 @@
+import type { LaunchSession } from '../lti/session';
 import type { Deployment } from '../models';
+import { recordAudit } from './audit';
 
 // Per-deployment settings, stored in deployments.settings, always read through here so every
 // setting has its built-in default.
@@ -34,9 +36,14 @@ export function settingsOf(deployment: Pick<Deployment, 'settings'>): Deployment
   };
 }
 
-/** Stores new settings (merged over the current ones). */
-export async function updateSettings(deployment: Deployment, changes: Partial<DeploymentSettings>): Promise<DeploymentSettings> {
-  const next = { ...settingsOf(deployment), ...changes };
+export type SettingsChanges = Partial<Omit<DeploymentSettings, 'defaultParams'>> & { defaultParams?: Partial<DefaultParams> };
+
+/** Stores new settings merged over the current ones (default parameters field by field); audited. */
+export async function updateSettings(session: LaunchSession, changes: SettingsChanges): Promise<DeploymentSettings> {
+  const deployment = session.deployment;
+  const current = settingsOf(deployment);
+  const next: DeploymentSettings = { ...current, ...changes, defaultParams: { ...current.defaultParams, ...(changes.defaultParams ?? {}) } };
   await deployment.update({ settings: { ...(deployment.settings ?? {}), ...next } });
+  await recordAudit(session, { action: 'settings.update', targetType: 'deployment', targetId: deployment.id, details: { changed: Object.keys(changes) } });
   return next;
 }

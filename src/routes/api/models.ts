@@ -1,12 +1,8 @@
 import { Router } from 'express';
-import { addCatalogueModel, listCatalogue, updateCatalogueModel } from '../../commands/catalogue';
-import { recordAudit } from '../../commands/audit';
+import { addCatalogueModel, findCatalogueEntry, listCatalogue, updateCatalogueModel } from '../../commands/catalogue';
 import { parseBody } from '../../commands/validation';
-import { notFound } from '../../errors';
 import { getSession } from '../../lti/session';
-import { CatalogueModel } from '../../models';
 import { allow, can } from '../../policies';
-import { requireId } from '../../policies/ownership';
 import { presentModel } from '../../presenters/configuration';
 import { asyncHandler } from '../asyncHandler';
 import { modelCreateSchema, modelUpdateSchema } from './schemas';
@@ -24,18 +20,14 @@ export function modelRoutes(): Router {
 
   router.post('/', allow('administer'), asyncHandler(async (req, res) => {
     const session = getSession(res);
-    const entry = await addCatalogueModel(session.deployment.id, parseBody(modelCreateSchema, req.body));
-    await recordAudit(session, { action: 'model.create', targetType: 'model', targetId: entry.id, details: { model: entry.model, kind: entry.providerKind } });
+    const entry = await addCatalogueModel(session, parseBody(modelCreateSchema, req.body));
     res.status(201).json(presentModel(entry));
   }));
 
   router.patch('/:id', allow('administer'), asyncHandler(async (req, res) => {
     const session = getSession(res);
-    const entry = await CatalogueModel.findOne({ where: { id: requireId(req.params.id), deploymentId: session.deployment.id } });
-    if (!entry) throw notFound('No such model.');
-    const changes = parseBody(modelUpdateSchema, req.body);
-    await updateCatalogueModel(entry, changes);
-    await recordAudit(session, { action: 'model.update', targetType: 'model', targetId: entry.id, details: { model: entry.model, changed: Object.keys(changes) } });
+    const entry = await findCatalogueEntry(session, req.params.id);
+    await updateCatalogueModel(session, entry, parseBody(modelUpdateSchema, req.body));
     res.json(presentModel(entry));
   }));
   return router;

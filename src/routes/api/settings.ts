@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { recordAudit } from '../../commands/audit';
 import { settingsOf, updateSettings } from '../../commands/settings';
 import { parseBody } from '../../commands/validation';
 import { getSession } from '../../lti/session';
@@ -21,12 +20,7 @@ export function settingsRoutes(): Router {
   router.put('/settings', admin, asyncHandler(async (req, res) => {
     const session = getSession(res);
     const input = parseBody(settingsSchema, req.body);
-    const current = settingsOf(session.deployment);
-    const next = await updateSettings(session.deployment, {
-      ...input,
-      defaultParams: { ...current.defaultParams, ...(input.defaultParams ?? {}) },
-    });
-    await recordAudit(session, { action: 'settings.update', targetType: 'deployment', targetId: session.deployment.id, details: { changed: Object.keys(input) } });
+    const next = await updateSettings(session, input);
     res.json(presentSettings(next));
   }));
 

@@ -1,10 +1,7 @@
 import { Request, Response, Router } from 'express';
-import { recordAudit } from '../../commands/audit';
-import { addCatalogueModel, CatalogueModelChanges, listCatalogue, updateCatalogueModel } from '../../commands/catalogue';
-import { notFound } from '../../errors';
+import { addCatalogueModel, CatalogueModelChanges, findCatalogueEntry, listCatalogue, updateCatalogueModel } from '../../commands/catalogue';
 import { getSession } from '../../lti/session';
-import { CatalogueModel } from '../../models';
-import { requireId } from '../../policies/ownership';
+import type { CatalogueModel } from '../../models';
 import { asyncHandler } from '../asyncHandler';
 import { modelCreateSchema, modelUpdateSchema } from '../api/schemas';
 import type { Area } from './area';
@@ -38,16 +35,11 @@ const SECTION = 'catalogue';
 /** A blank price field is null ("unknown", or "back to the catalogue price" for an override). */
 const priceOf = (form: FormReader, name: string) => form.optional(name)?.trim() ?? null;
 
-async function entryOf(req: Request, res: Response): Promise<CatalogueModel> {
-  const entry = await CatalogueModel.findOne({ where: { id: requireId(req.params.id), deploymentId: getSession(res).deployment.id } });
-  if (!entry) throw notFound('No such model.');
-  return entry;
-}
+const entryOf = (req: Request, res: Response): Promise<CatalogueModel> => findCatalogueEntry(getSession(res), req.params.id);
 
 /** Applies changes the way the API does: through the command, with one audit line. */
 async function change(res: Response, entry: CatalogueModel, changes: CatalogueModelChanges): Promise<void> {
-  await updateCatalogueModel(entry, changes);
-  await recordAudit(getSession(res), { action: 'model.update', targetType: 'model', targetId: entry.id, details: { model: entry.model, changed: Object.keys(changes) } });
+  await updateCatalogueModel(getSession(res), entry, changes);
 }
 
 export function cataloguePages(admin: Area): Router {
@@ -75,8 +67,7 @@ export function cataloguePages(admin: Area): Router {
         inputPricePerMTok: priceOf(form, 'inputPricePerMTok'),
         outputPricePerMTok: priceOf(form, 'outputPricePerMTok'),
       });
-      const entry = await addCatalogueModel(session.deployment.id, input);
-      await recordAudit(session, { action: 'model.create', targetType: 'model', targetId: entry.id, details: { model: entry.model, kind: entry.providerKind } });
+      await addCatalogueModel(session, input);
     } catch (err) {
       const failure = formFailure(err, LABELS);
       if (!failure) throw err;

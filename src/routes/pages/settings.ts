@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { recordAudit } from '../../commands/audit';
 import { BUILT_IN_SETTINGS, settingsOf, updateSettings } from '../../commands/settings';
 import { getSession } from '../../lti/session';
 import { AuditEvent } from '../../models';
@@ -55,9 +54,7 @@ export function settingsPages(admin: Area): Router {
         },
         allowedLocalHosts: form.list('allowedLocalHosts').map((host) => host.toLowerCase()),
       });
-      const current = settingsOf(session.deployment);
-      await updateSettings(session.deployment, { ...input, defaultParams: { ...current.defaultParams, ...(input.defaultParams ?? {}) } });
-      await recordAudit(session, { action: 'settings.update', targetType: 'deployment', targetId: session.deployment.id, details: { changed: Object.keys(input) } });
+      await updateSettings(session, input);
     } catch (err) {
       const failure = formFailure(err, LABELS);
       if (!failure) throw err;
