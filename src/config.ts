@@ -33,6 +33,8 @@ export interface Config {
   runWorker: boolean;
   /** Provider calls in flight per provider connection, per worker process. */
   providerConcurrency: number;
+  /** Calls started per provider connection per minute, per worker process (0: no limit). */
+  providerRatePerMinute: number;
   /** How long a worker owns a run without renewing; a crashed worker's runs are retried after it. */
   runLeaseMs: number;
   /** http://localhost URLs allowed for platforms and providers (never in production). */
@@ -82,6 +84,7 @@ const envSchema = z.object({
   LTIK_MAX_AGE: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(60, 'must be at least 60 seconds').max(86400, 'must be at most 86400 seconds (24 h)').default(7200),
   RUN_WORKER: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
   PROVIDER_CONCURRENCY: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be between 1 and 64').max(64, 'must be between 1 and 64').default(4),
+  PROVIDER_RATE_PER_MINUTE: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be 0 (no limit) or more').max(100000, 'must be at most 100000').default(0),
   RUN_LEASE_SECONDS: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(2, 'must be at least 2').max(3600, 'must be at most 3600').default(60),
   LTI_TOKEN_MAX_AGE: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(3600, 'must be at most 3600 seconds').default(300),
 });
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { dataDir
     runWorker: (e.RUN_WORKER ?? 'true') === 'true',
     providerConcurrency: e.PROVIDER_CONCURRENCY ?? 4,
     runLeaseMs: (e.RUN_LEASE_SECONDS ?? 60) * 1000,
+    providerRatePerMinute: e.PROVIDER_RATE_PER_MINUTE ?? 0,
     warnings,
   };
 }

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
 
   const app = await createApp(runtime);
   const worker = config.runWorker
-    ? new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti: app.lti, concurrencyPerConnection: config.providerConcurrency, leaseMs: config.runLeaseMs })
+    ? new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti: app.lti, concurrencyPerConnection: config.providerConcurrency, ratePerMinute: config.providerRatePerMinute, leaseMs: config.runLeaseMs })
     : undefined;
   worker?.start();
   const server: Server = app.listen(config.port, () => {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   });
   // ltijs is needed for grade passback after an automatic release.
   const lti = await createLtijs({ ltiKey: config.ltiKey, database: config.database });
-  const worker = new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti, concurrencyPerConnection: config.providerConcurrency, leaseMs: config.runLeaseMs });
+  const worker = new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti, concurrencyPerConnection: config.providerConcurrency, ratePerMinute: config.providerRatePerMinute, leaseMs: config.runLeaseMs });
   worker.start();
   logger.info({ pid: process.pid }, 'worker started');
   const shutdown = () => {

@@ -14,11 +14,15 @@ import { runQueue } from './queue';
 export interface WorkerOptions extends ExecuteDeps {
   lti: Ltijs;
   concurrencyPerConnection?: number;
+  /** Calls started per provider connection per minute in this process; 0 or unset: no limit. */
+  ratePerMinute?: number;
   pollMs?: number;
 }
 
 export class FeedbackWorker {
   private readonly inFlightByProvider = new Map<string, number>();
+  /** Start times of recent calls per connection, for the per-minute rate. */
+  private readonly startsByProvider = new Map<string, number[]>();
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -56,7 +60,17 @@ export class FeedbackWorker {
   }
 
   private capacity(providerId: string): number {
-    return (this.opts.concurrencyPerConnection ?? 4) - (this.inFlightByProvider.get(providerId) ?? 0);
+    const concurrency = (this.opts.concurrencyPerConnection ?? 4) - (this.inFlightByProvider.get(providerId) ?? 0);
+    const rate = this.opts.ratePerMinute ?? 0;
+    if (!rate) return concurrency;
+    const now = Date.now();
+    const recent = (this.startsByProvider.get(providerId) ?? []).filter((t) => now - t < 60000);
+    this.startsByProvider.set(providerId, recent);
+    if (recent.length >= rate) {
+      // Look again when the oldest call leaves the window.
+      setTimeout(this.wake, 60000 - (now - recent[0]!) + 5).unref();
+    }
+    return Math.min(concurrency, rate - recent.length);
   }
 
   private async tick(): Promise<void> {
@@ -97,6 +111,7 @@ export class FeedbackWorker {
 
   private launch(runId: string, providerId: string, submissionId: string, token: string): void {
     this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 0) + 1);
+    this.startsByProvider.set(providerId, [...(this.startsByProvider.get(providerId) ?? []), Date.now()]);
     const work = (async () => {
       const status = await executeRun(this.opts, runId, token);
       if (status === 'running') return; // taken over by another worker after our lease expired
