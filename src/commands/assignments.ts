@@ -111,7 +111,8 @@ export async function createAssignment(sequelize: Sequelize, session: LaunchSess
 export async function updateAssignment(session: LaunchSession, assignment: Assignment, input: Partial<AssignmentInput>): Promise<Assignment> {
   if (input.rubric) checkRubric(input.rubric);
   if (input.models) await checkModels(session, input.models);
-  const quorum = checkQuorum({ quorum: input.quorum ?? assignment.quorum, models: input.models ?? assignment.models });
+  // An explicit null quorum means "back to a majority"; an absent one keeps the current value.
+  const quorum = checkQuorum({ quorum: 'quorum' in input ? input.quorum : assignment.quorum, models: input.models ?? assignment.models });
   await assignment.update({ ...input, quorum });
   return assignment;
 }

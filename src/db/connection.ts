@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Sequelize } from 'sequelize';
+import { Sequelize, Transaction } from 'sequelize';
 import type { DatabaseSettings } from '../config';
 import type { Logger } from '../logger';
 
@@ -16,7 +16,16 @@ export function createSequelize(settings: DatabaseSettings, logger?: Logger): Se
   const logging = logger ? (sql: string) => logger.trace({ sql: sql.slice(0, 500) }, 'sql') : false;
   if (settings.dialect === 'sqlite') {
     if (settings.storage !== ':memory:') fs.mkdirSync(path.dirname(settings.storage), { recursive: true });
-    const sequelize = new Sequelize({ dialect: 'sqlite', storage: settings.storage, logging, define: { underscored: true } });
+    const sequelize = new Sequelize({
+      dialect: 'sqlite',
+      storage: settings.storage,
+      logging,
+      define: { underscored: true },
+      // SQLite has one writer. A transaction that reads and then writes must take the write lock at
+      // BEGIN, or a concurrent writer makes its upgrade fail at once with SQLITE_BUSY.
+      transactionType: Transaction.TYPES.IMMEDIATE,
+      retry: { max: 5, match: [/SQLITE_BUSY/] },
+    });
     // WAL lets the web process read while the worker writes; busy_timeout waits instead of failing.
     sequelize.addHook('afterConnect', async (connection: unknown) => {
       const db = connection as { run: (sql: string, cb: (err: Error | null) => void) => void };

@@ -4,6 +4,7 @@ import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run } from '../../src/models';
 import { as } from '../support/api';
 import { RUBRIC, settled } from '../support/feedback';
+import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 
 // Per-connection limits, observed from the provider's side (the local mock counts calls in flight).
@@ -12,7 +13,7 @@ describe('provider limits', () => {
   let h: LtiHarness;
   let mock: Awaited<ReturnType<typeof startMockLlm>>;
   beforeAll(async () => {
-    h = await startLtiHarness({ flavour: 'moodle' });
+    h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() }); // a worker runs every due run it sees
     mock = await startMockLlm({ latencyMs: 150 });
   });
   afterAll(async () => {

@@ -11,6 +11,7 @@ function blockOutbound(): void {
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1|localhost/);
 }
+import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 
 // The whole pipeline through real launches, the real API and the real worker; only the LLM
@@ -25,7 +26,7 @@ describe('feedback pipeline', () => {
   const instances: Record<string, string> = {};
 
   beforeAll(async () => {
-    h = await startLtiHarness({ flavour: 'moodle' });
+    h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() }); // a worker runs every due run it sees
     blockOutbound();
     admin = (await h.launch('moodle-admin')).ltik!;
     teacher = (await h.launch('moodle-teacher')).ltik!;
@@ -246,7 +247,7 @@ describe('timeouts', () => {
   let h: LtiHarness;
   let worker: FeedbackWorker;
   beforeAll(async () => {
-    h = await startLtiHarness({ flavour: 'moodle' });
+    h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() }); // a worker runs every due run it sees
     blockOutbound();
     worker = new FeedbackWorker({ sequelize: h.ctx.sequelize, keyring: h.ctx.keyring, logger: h.ctx.logger, lti: h.ctx.app.lti, pollMs: 50, retryBaseMs: 20, maxAttempts: 1, callTimeoutMs: 300 });
     worker.start();

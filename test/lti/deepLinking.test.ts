@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import request from 'supertest';
+import { Assignment } from '../../src/models';
+import { as, OPENAI_KEY } from '../support/api';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { FIXTURES } from '../support/paths';
 import { CLAIM, extractAutoSubmitForm, type LaunchResult } from '../support/platform';
@@ -20,10 +22,35 @@ describe.each([
   ['canvas', 'canvas-deep-linking'],
 ] as const)('deep linking from %s', (flavour, fixture) => {
   let h: LtiHarness;
+  let instanceId: string;
   beforeAll(async () => {
     h = await startLtiHarness({ flavour });
+    // The set-up form needs a model instance to choose: the admin's default.
+    const admin = (await h.launch(`${flavour}-admin`)).ltik!;
+    const provider = await as(h, admin).post('/api/v1/providers', { kind: 'openai', label: 'OpenAI', apiKey: OPENAI_KEY(), scope: 'system' });
+    instanceId = (await as(h, admin).post('/api/v1/instances', { name: 'Default grader', providerId: provider.body.id, model: 'gpt-4o-mini', scope: 'system', isDefault: true })).body.id;
   });
   afterAll(() => h.close());
+
+  /** The selection page's fields plus a complete assignment set-up with this title. */
+  function setUp(fields: Record<string, string>, title: string, extra: Record<string, string> = {}): Record<string, string> {
+    const modelIndex = Object.entries(fields).find(([k, v]) => /^models\.\d+\.instanceId$/.test(k) && v === instanceId)?.[0].split('.')[1] ?? '0';
+    return {
+      ...fields,
+      title,
+      instructions: 'Write an essay about homework.',
+      'rubric.0.id': 'content',
+      'rubric.0.name': 'Content',
+      'rubric.0.description': 'A clear thesis with evidence.',
+      'rubric.0.weight': '1',
+      'rubric.0.maxScore': '10',
+      [`models.${modelIndex}.instanceId`]: instanceId,
+      [`models.${modelIndex}.use`]: '1',
+      [`models.${modelIndex}.runs`]: '2',
+      [`models.${modelIndex}.weight`]: '1',
+      ...extra,
+    };
+  }
 
   /** Launches the deep-linking request and opens the selection page it redirects to. */
   async function openSelectionPage(opts: Parameters<LtiHarness['launch']>[1] = {}): Promise<{ launch: LaunchResult; page: { status: number; text: string } }> {
@@ -60,7 +87,7 @@ describe.each([
     const { launch, page } = await openSelectionPage();
     const form = extractAutoSubmitForm(page.text);
     const title = `Essay 1 feedback (${flavour})`;
-    const res = await submit({ ...form.fields, title });
+    const res = await submit(setUp(form.fields, title));
     expect(res.status).toBe(200);
 
     const back = extractAutoSubmitForm(res.text);
@@ -84,7 +111,15 @@ describe.each([
       [CLAIM.deploymentId]: h.deploymentId,
     });
     const items = payload[CLAIM.deepLinkingContentItems] as Array<Record<string, unknown>>;
-    expect(items).toEqual([{ type: 'ltiResourceLink', title, url: `${h.toolUrl}/lti/launch` }]);
+    // The link carries the assignment it creates, through a custom parameter bound at its first launch.
+    const assignment = await Assignment.findOne({ where: { title }, order: [['createdAt', 'DESC']] });
+    expect(assignment).not.toBeNull();
+    expect(assignment!.resourceLinkId).toBeNull();
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ type: 'ltiResourceLink', title, url: `${h.toolUrl}/lti/launch`, custom: { feedforward_assignment: assignment!.id } });
+    // The form starts with grade passback on, so the link asks the LMS for a gradebook column.
+    expect(assignment!.gradePassback).toBe(true);
+    expect(items[0]!.lineItem).toEqual({ scoreMaximum: 10, label: title, resourceId: assignment!.id });
 
     // Same shape as the response Moodle 4.5 accepted from ltijs.
     const expectedClaims = Object.keys(captured.payload).filter((k) => k !== 'https://purl.imsglobal.org/spec/lti-dl/claim/msg');
@@ -108,7 +143,7 @@ describe.each([
     const { page } = await openSelectionPage();
     const form = extractAutoSubmitForm(page.text);
     const title = `</script><script>alert("t")</script><img src=x onerror=alert(1)>"'&`;
-    const res = await submit({ ...form.fields, title });
+    const res = await submit(setUp(form.fields, title));
     expect(res.status).toBe(200);
     expect(res.text).not.toContain('<script>alert');
     expect(res.text).not.toContain('<img src=x');
@@ -125,20 +160,30 @@ describe.each([
     };
     const { launch, page } = await openSelectionPage({ mutate: hostile });
     const form = extractAutoSubmitForm(page.text);
-    const res = await submit({ ...form.fields, title: 'x' });
+    const res = await submit(setUp(form.fields, 'x'));
     expect(res.status).toBe(200);
     expect(res.text).not.toContain('<script>alert');
     const settings = launch.payload![CLAIM.deepLinkingSettings] as { deep_link_return_url: string };
     expect(extractAutoSubmitForm(res.text).action).toBe(settings.deep_link_return_url);
   });
 
-  test('an empty title falls back to a default name', async () => {
+  test('an empty title is refused next to the field, and nothing is signed', async () => {
     const { page } = await openSelectionPage();
     const form = extractAutoSubmitForm(page.text);
-    const res = await submit({ ...form.fields, title: '   ' });
+    const res = await submit(setUp(form.fields, '   '));
+    expect(res.status).toBe(400);
+    expect(res.text).not.toContain('name="JWT"');
+    expect(res.text).toMatch(/f-title-error/);
+  });
+
+  test('with grade passback on, the link carries a line item scored out of the rubric total', async () => {
+    const { page } = await openSelectionPage();
+    const form = extractAutoSubmitForm(page.text);
+    const res = await submit(setUp(form.fields, 'Graded essay', { gradePassback: '1' }));
     expect(res.status).toBe(200);
     const payload = await h.platform.verifyDeepLinkingResponse(extractAutoSubmitForm(res.text).fields.JWT!);
-    expect((payload[CLAIM.deepLinkingContentItems] as Array<{ title: string }>)[0]!.title).toBe('FeedForward feedback');
+    const item = (payload[CLAIM.deepLinkingContentItems] as Array<Record<string, unknown>>)[0]!;
+    expect(item.lineItem).toMatchObject({ scoreMaximum: 10, label: 'Graded essay' });
   });
 
   test('a student launching a deep-linking request gets 403, and cannot post the form either', async () => {
@@ -153,7 +198,7 @@ describe.each([
   test('a cross-site POST is refused with 403 and nothing is signed', async () => {
     const { page } = await openSelectionPage();
     const form = extractAutoSubmitForm(page.text);
-    const res = await submit({ ...form.fields, title: 'from elsewhere' }, { 'Sec-Fetch-Site': 'cross-site' });
+    const res = await submit(setUp(form.fields, 'from elsewhere'), { 'Sec-Fetch-Site': 'cross-site' });
     expect(res.status).toBe(403);
     expect(res.text).not.toContain('name="JWT"');
     expect(res.text).toMatch(/must be sent from FeedForward itself/);

@@ -1,14 +1,14 @@
 import { Router } from 'express';
-import { Op, Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import { assignmentOfLaunch, createAssignment, defaultModelChoices, findAssignmentForInstructor, updateAssignment } from '../../commands/assignments';
+import { assignmentProgress, releaseMany, retryFailedRuns } from '../../commands/assignmentActivity';
 import { applyEdits, releaseSubmission, sendGrade } from '../../commands/release';
 import { createSubmission, findVisibleSubmission } from '../../commands/submissions';
 import { parseBody } from '../../commands/validation';
 import { conflict, forbidden, notFound } from '../../errors';
-import { notifyRunsQueued } from '../../feedback/queue';
 import type { Ltijs } from '../../lti/ltijs';
 import { getSession } from '../../lti/session';
-import { Assignment, Run, Submission } from '../../models';
+import { Run, Submission } from '../../models';
 import { allow, can } from '../../policies';
 import { requireId } from '../../policies/ownership';
 import { presentAssignment, presentRun, presentSubmission } from '../../presenters/feedback';
@@ -64,7 +64,8 @@ export function assignmentRoutes(deps: { sequelize: Sequelize; lti: Ltijs }): Ro
 
   router.get('/assignments/:id/progress', allow('configure'), asyncHandler(async (req, res) => {
     const assignment = await findAssignmentForInstructor(getSession(res), req.params.id);
-    res.json(await progressOf(deps.sequelize, assignment));
+    const { failedRunsBySubmission: _bySubmission, ...progress } = await assignmentProgress(assignment);
+    res.json(progress);
   }));
 
   router.get('/submissions/mine', asyncHandler(async (_req, res) => {
@@ -105,21 +106,7 @@ export function assignmentRoutes(deps: { sequelize: Sequelize; lti: Ltijs }): Ro
     const session = getSession(res);
     const assignment = await findAssignmentForInstructor(session, req.params.id);
     const { submissionIds } = parseBody(bulkReleaseSchema, req.body);
-    const results: Array<{ id: string; status: string; error?: string }> = [];
-    for (const id of submissionIds) {
-      const submission = /^[0-9a-f-]{36}$/i.test(id) ? await Submission.findOne({ where: { id, assignmentId: assignment.id } }) : null;
-      if (!submission) {
-        results.push({ id, status: 'not_found' });
-        continue;
-      }
-      try {
-        const released = await releaseSubmission({ lti: deps.lti }, submission, assignment, session.user.id);
-        results.push({ id, status: released.status });
-      } catch (err) {
-        results.push({ id, status: submission.status, error: (err as Error).message });
-      }
-    }
-    res.json({ released: results.filter((r) => r.status === 'released').length, results });
+    res.json(await releaseMany({ lti: deps.lti }, assignment, submissionIds, session.user.id));
   }));
 
   router.post('/submissions/:id/gradebook', allow('configure'), asyncHandler(async (req, res) => {
@@ -133,32 +120,8 @@ export function assignmentRoutes(deps: { sequelize: Sequelize; lti: Ltijs }): Ro
   router.post('/submissions/:id/retry', allow('configure'), asyncHandler(async (req, res) => {
     const session = getSession(res);
     const { submission } = await findVisibleSubmission(session, req.params.id);
-    if (submission.status === 'released') throw conflict('This feedback is already released.');
-    // Only the failures run again; what succeeded is kept.
-    const [count] = await Run.update(
-      { status: 'queued', nextAttemptAt: null, errorCode: null, attempts: 0 },
-      { where: { submissionId: submission.id, status: { [Op.in]: ['failed', 'invalid_output'] } } },
-    );
-    if (count) await submission.update({ status: 'queued', aggregate: null, feedback: null, overallScore: null });
-    notifyRunsQueued();
-    res.json({ requeued: count });
+    res.json({ requeued: await retryFailedRuns(submission) });
   }));
 
   return router;
-}
-
-async function progressOf(sequelize: Sequelize, assignment: Assignment) {
-  const submissions = await Submission.findAll({ where: { assignmentId: assignment.id }, attributes: ['id', 'status'] });
-  const ids = submissions.map((s) => s.id);
-  const runs = ids.length ? await Run.findAll({ where: { submissionId: ids }, attributes: ['status', 'errorCode', 'costMicros'] }) : [];
-  const count = <T extends string>(xs: T[]) => xs.reduce<Record<string, number>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {});
-  const failures = count(runs.filter((r) => r.status === 'failed' || r.status === 'invalid_output').map((r) => r.errorCode ?? 'unknown'));
-  void sequelize;
-  return {
-    submissions: { total: submissions.length, ...count(submissions.map((s) => s.status)) },
-    runs: { total: runs.length, ...count(runs.map((r) => r.status)) },
-    failures,
-    spendMicros: runs.reduce((n, r) => n + (r.costMicros ?? 0), 0),
-    unpricedRuns: runs.filter((r) => r.status === 'succeeded' && r.costMicros === null).length,
-  };
 }

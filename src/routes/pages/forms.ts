@@ -55,6 +55,24 @@ export class FormReader {
     return value !== undefined && value !== '0' && value !== 'false';
   }
 
+  /** Every value of a field that may repeat (checkboxes sharing one name); anything but text is dropped. */
+  all(name: string): string[] {
+    const value = this.body[name];
+    if (typeof value === 'string') return [value];
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  }
+
+  /** How many rows a form posted as `prefix.<i>.<field>` names (the highest index + 1), at most `max`. */
+  rowCount(prefix: string, max: number): number {
+    const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d{1,3})\\.`);
+    let count = 0;
+    for (const name of Object.keys(this.body)) {
+      const index = pattern.exec(name)?.[1];
+      if (index !== undefined) count = Math.max(count, Number(index) + 1);
+    }
+    return Math.min(count, max);
+  }
+
   /** One entry per line or comma, blanks dropped. */
   list(name: string): string[] {
     return this.text(name)

@@ -1,0 +1,117 @@
+// Keeps the counts of an instructor's progress page current while feedback is generated. It asks
+// the JSON API every 3 seconds with the page's session (data-ltik on the page's root, since app.js
+// removes the ltik from the address bar) and writes numbers and fixed sentences with textContent
+// only. Without JavaScript the page shows the counts as they were when it loaded.
+(function () {
+  var root = document.querySelector('[data-progress-url][data-ltik]');
+  if (!root || !window.fetch) return;
+  var url = root.getAttribute('data-progress-url');
+  var ltik = root.getAttribute('data-ltik');
+  var INTERVAL_MS = 3000;
+
+  // The same sentences as the page (src/routes/pages/feedbackViewModels.ts FAILURE_WORDS).
+  var REASONS = {
+    auth: 'The provider rejected the API key.',
+    rate_limited: 'The provider kept rate limiting the requests.',
+    quota: 'The provider account has run out of quota or credit.',
+    timeout: 'The provider did not answer in time.',
+    bad_request: 'The provider rejected the request as invalid (check the model instance\u2019s settings).',
+    unavailable: 'The provider could not be reached or was unavailable.',
+    invalid_output: 'The model\u2019s answer did not follow the rubric format, even after a repair attempt.',
+    connection_removed: 'The provider connection was removed.',
+    internal: 'An error inside FeedForward.',
+    unknown: 'An unknown problem.'
+  };
+
+  function valueAt(body, path) {
+    var parts = path.split('.');
+    var value = body;
+    for (var i = 0; i < parts.length; i += 1) {
+      if (value === null || typeof value !== 'object') return 0;
+      value = value[parts[i]];
+    }
+    return typeof value === 'number' && isFinite(value) ? value : 0;
+  }
+
+  function dollars(micros) {
+    var n = Math.max(0, Math.round(Number(micros) || 0));
+    var whole = Math.floor(n / 1000000);
+    var frac = String(n % 1000000);
+    while (frac.length < 6) frac = '0' + frac;
+    frac = frac.replace(/0+$/, '');
+    while (frac.length < 2) frac += '0';
+    return '$' + whole + '.' + frac;
+  }
+
+  function renderFailures(failures) {
+    var list = root.querySelector('[data-progress-failures]');
+    var none = root.querySelector('[data-progress-nofailures]');
+    if (!list) return;
+    while (list.firstChild) list.removeChild(list.firstChild);
+    var codes = Object.keys(failures || {});
+    codes.forEach(function (code) {
+      var item = document.createElement('li');
+      var count = document.createElement('span');
+      count.className = 'failure-count';
+      count.textContent = String(valueAt(failures, code));
+      item.appendChild(count);
+      item.appendChild(document.createTextNode(' \u00d7 ' + (REASONS[code] || REASONS.unknown)));
+      list.appendChild(item);
+    });
+    if (none) none.hidden = codes.length > 0;
+  }
+
+  var first = true;
+  var lastSubmissions = null;
+  function update(body) {
+    var changed = false;
+    root.querySelectorAll('[data-progress]').forEach(function (el) {
+      var text = String(valueAt(body, el.getAttribute('data-progress')));
+      if (el.textContent !== text) {
+        el.textContent = text;
+        changed = true;
+      }
+    });
+    renderFailures(body.failures);
+    var spend = root.querySelector('[data-progress-spend]');
+    if (spend) spend.textContent = dollars(body.spendMicros);
+    var unpriced = root.querySelector('[data-progress-unpriced]');
+    if (unpriced) unpriced.hidden = !valueAt(body, 'unpricedRuns');
+
+    // The list below the counts is from page load: offer a reload once the submissions change.
+    var signature = JSON.stringify(body.submissions || {});
+    if (lastSubmissions !== null && signature !== lastSubmissions) {
+      var stale = root.querySelector('[data-progress-stale]');
+      if (stale) stale.hidden = false;
+    }
+    lastSubmissions = signature;
+
+    if (changed && !first) {
+      var announce = root.querySelector('[data-progress-announce]');
+      if (announce) {
+        announce.textContent = 'Progress updated: ' + valueAt(body, 'submissions.released') + ' released, ' +
+          (valueAt(body, 'submissions.ready') + valueAt(body, 'submissions.needs_review')) + ' waiting for review, ' +
+          (valueAt(body, 'submissions.queued') + valueAt(body, 'submissions.running')) + ' being generated.';
+      }
+    }
+    first = false;
+  }
+
+  function poll() {
+    fetch(url, { headers: { Authorization: 'Bearer ' + ltik, Accept: 'application/json' }, credentials: 'omit', cache: 'no-store' })
+      .then(function (res) {
+        // An ended session or a removed assignment: stop asking.
+        if (res.status === 401 || res.status === 403 || res.status === 404) return null;
+        return res.ok ? res.json() : undefined;
+      })
+      .then(function (body) {
+        if (body === null) return;
+        if (body && typeof body === 'object') update(body);
+        window.setTimeout(poll, INTERVAL_MS);
+      })
+      .catch(function () {
+        window.setTimeout(poll, INTERVAL_MS);
+      });
+  }
+  poll();
+})();
