@@ -76,10 +76,10 @@ async function main(): Promise<void> {
     jitterMs,
     failRate,
     seed,
-    ...(quiet ? {} : { log: (line: string) => console.log(`[mock-llm] ${line}`) }),
+    ...(quiet ? {} : { log: (line: string) => process.stdout.write(`[mock-llm] ${line}\n`) }),
   });
   const origin = mock.url.replace(/\/v1$/, '');
-  console.log(
+  process.stdout.write(
     [
       `Mock LLM (OpenAI-compatible) listening on ${mock.url}`,
       `  latency ${latencyMs} ms${jitterMs ? ` ± ${jitterMs} ms` : ''}${failRate ? `, ${Math.round(failRate * 100)}% of completions fail with 500` : ''}, seed ${seed}`,
@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       '  Markers in the last user message: [[mock:invalid-json]] [[mock:429]] [[mock:500]] [[mock:slow]]',
       '',
       'Ctrl-C stops it.',
+      '',
     ].join('\n'),
   );
   let stopping = false;
@@ -114,8 +115,8 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((err: unknown) => {
     const e = err as NodeJS.ErrnoException;
-    if (e?.code === 'EADDRINUSE') console.error(`mock-llm: port ${process.env.MOCK_LLM_PORT ?? 4010} is in use; set MOCK_LLM_PORT to another port.`);
-    else console.error(`mock-llm: ${e instanceof Error ? e.message : String(e)}`);
+    if (e?.code === 'EADDRINUSE') process.stderr.write(`mock-llm: port ${process.env.MOCK_LLM_PORT ?? 4010} is in use; set MOCK_LLM_PORT to another port.\n`);
+    else process.stderr.write(`mock-llm: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   });
 }
