@@ -1,6 +1,7 @@
 import express, { Express } from 'express';
 import { engine } from 'express-handlebars';
 import { notFound } from './errors';
+import { startRunJobs, stopRunJobs } from './feedback/runJobs';
 import { JwksCache } from './lti/jwksCache';
 import { createLtijs, Ltijs } from './lti/ltijs';
 import { ltiRouter } from './lti/router';
@@ -30,6 +31,8 @@ export async function createApp(ctx: AppContext): Promise<ToolApp> {
   const { config, logger, sequelize } = ctx;
   const lti = await createLtijs({ ltiKey: config.ltiKey, database: config.database });
   const jwks = new JwksCache();
+  // PostgreSQL: runs are also pg-boss jobs (written with the run rows); pg-boss maintenance runs where a worker does.
+  await startRunJobs(sequelize, config.database, { supervise: config.runWorker });
 
   const app = express();
   app.disable('x-powered-by');
@@ -58,6 +61,7 @@ export async function createApp(ctx: AppContext): Promise<ToolApp> {
     lti,
     jwks,
     close: async () => {
+      await stopRunJobs(sequelize);
       await lti.close({ silent: true });
     },
   });

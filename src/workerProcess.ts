@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { DatabaseUnreachableError } from './db/connection';
+import { startRunJobs, stopRunJobs } from './feedback/runJobs';
 import { FeedbackWorker } from './feedback/worker';
 import { createLogger, scrubText } from './logger';
 import { createLtijs } from './lti/ltijs';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   });
   // ltijs is needed for grade passback after an automatic release.
   const lti = await createLtijs({ ltiKey: config.ltiKey, database: config.database });
+  await startRunJobs(runtime.sequelize, config.database, { supervise: true });
   const worker = new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti, concurrencyPerConnection: config.providerConcurrency, ratePerMinute: config.providerRatePerMinute, leaseMs: config.runLeaseMs });
   worker.start();
   logger.info({ pid: process.pid }, 'worker started');
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(0), 35000).unref();
     void (async () => {
       await worker.stop(30000);
+      await stopRunJobs(runtime.sequelize);
       await lti.close({ silent: true });
       await runtime.close();
       process.exit(0);

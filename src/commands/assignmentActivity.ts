@@ -2,6 +2,7 @@ import { Op } from 'sequelize';
 import { releaseSubmission, type ReleaseDeps } from './release';
 import { conflict, HttpError } from '../errors';
 import { notifyRunsQueued } from '../feedback/queue';
+import { runJobsFor } from '../feedback/runJobs';
 import { Assignment, Run, Submission } from '../models';
 
 // Work on a whole assignment, shared by the API and the screens: progress counts, re-running the
@@ -38,11 +39,14 @@ export async function assignmentProgress(assignment: Assignment): Promise<Progre
 /** Queues the failed runs of one submission again; what succeeded is kept. Returns how many. */
 export async function retryFailedRuns(submission: Submission): Promise<number> {
   if (submission.status === 'released') throw conflict('This feedback is already released.');
+  const failed = await Run.findAll({ where: { submissionId: submission.id, status: { [Op.in]: ['failed', 'invalid_output'] } }, attributes: ['id'] });
   const [count] = await Run.update(
     { status: 'queued', nextAttemptAt: null, errorCode: null, attempts: 0 },
-    { where: { submissionId: submission.id, status: { [Op.in]: ['failed', 'invalid_output'] } } },
+    { where: { id: failed.map((r) => r.id), status: { [Op.in]: ['failed', 'invalid_output'] } } },
   );
   if (count) await submission.update({ status: 'queued', aggregate: null, feedback: null, overallScore: null });
+  const sequelize = Run.sequelize!;
+  await runJobsFor(sequelize)?.enqueue(sequelize, failed.map((r) => r.id));
   notifyRunsQueued();
   return count;
 }

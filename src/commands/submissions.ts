@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Op, Sequelize, UniqueConstraintError } from 'sequelize';
 import { badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../errors';
 import { notifyRunsQueued } from '../feedback/queue';
+import { runJobsFor } from '../feedback/runJobs';
 import type { LaunchSession } from '../lti/session';
 import { Assignment, CatalogueModel, ModelInstance, Provider, Run, Submission } from '../models';
 import type { InstanceSnapshot } from '../models/Run';
@@ -75,7 +76,9 @@ export async function createSubmission(sequelize: Sequelize, session: LaunchSess
           status: 'queued' as const,
         })),
       );
-      await Run.bulkCreate(rows, { transaction });
+      const runs = await Run.bulkCreate(rows, { transaction });
+      // On PostgreSQL the jobs are written in this same transaction: a rollback leaves neither.
+      await runJobsFor(sequelize)?.enqueue(sequelize, runs.map((r) => r.id), transaction);
       return created;
     });
     notifyRunsQueued();

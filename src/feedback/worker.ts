@@ -5,6 +5,7 @@ import { Run } from '../models';
 import { claimRun, DEFAULT_LEASE_MS, executeRun, ExecuteDeps } from './executeRun';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
+import { RunJobs, runJobsFor } from './runJobs';
 
 // The run worker: finds due runs in the database (queued, or running with an expired lease — a
 // crashed process's work), claims each with a conditional update, and executes it with at most
@@ -29,11 +30,15 @@ export class FeedbackWorker {
   private again = false;
   private stopped = true;
   private readonly wake = () => void this.tick();
+  /** pg-boss on PostgreSQL; undefined on SQLite, where the runs table is polled directly. */
+  private jobs: RunJobs | undefined;
+  private lastSweep = 0;
 
   constructor(private readonly opts: WorkerOptions) {}
 
   start(): void {
     this.stopped = false;
+    this.jobs = runJobsFor(this.opts.sequelize);
     runQueue.on('queued', this.wake);
     this.timer = setInterval(this.wake, this.opts.pollMs ?? 1000);
     this.timer.unref();
@@ -83,6 +88,10 @@ export class FeedbackWorker {
     try {
       do {
         this.again = false;
+        if (this.jobs) {
+          await this.takeJobs(this.jobs);
+          continue;
+        }
         const now = new Date();
         const due = await Run.findAll({
           attributes: ['id', 'providerId', 'submissionId'],
@@ -109,6 +118,52 @@ export class FeedbackWorker {
     }
   }
 
+  /** Runs that are due but may have no job: crashed workers' runs (expired lease) and lost jobs. */
+  private async dueRunIds(limit: number): Promise<string[]> {
+    const now = new Date();
+    const due = await Run.findAll({
+      attributes: ['id'],
+      where: {
+        [Op.or]: [
+          { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
+          { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
+        ],
+      },
+      order: [['createdAt', 'ASC']],
+      limit,
+    });
+    return due.map((r) => r.id);
+  }
+
+  /**
+   * PostgreSQL: take due jobs from pg-boss (SKIP LOCKED, so each job goes to one worker), then
+   * claim each run exactly as on SQLite. A job whose connection is at its limit here goes back
+   * with a short delay. A periodic sweep re-sends jobs for due runs (crash recovery).
+   */
+  private async takeJobs(jobs: RunJobs): Promise<void> {
+    if (Date.now() - this.lastSweep > 5000) {
+      this.lastSweep = Date.now();
+      await jobs.enqueue(this.opts.sequelize, await this.dueRunIds(500));
+    }
+    const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - this.inFlight.size;
+    const fetched = await jobs.fetch(room);
+    const later: string[] = [];
+    for (const job of fetched) {
+      const run = await Run.findByPk(job.runId, { attributes: ['id', 'providerId', 'submissionId'] });
+      if (!run) continue;
+      if (this.capacity(run.providerId) <= 0) {
+        later.push(run.id);
+        continue;
+      }
+      const token = await claimRun(this.opts.sequelize, run.id, this.opts.leaseMs ?? DEFAULT_LEASE_MS);
+      if (token) this.launch(run.id, run.providerId, run.submissionId, token);
+    }
+    // The run rows (lease, status) carry the work from here; the jobs are done.
+    await jobs.complete(fetched.map((j) => j.jobId));
+    if (later.length) await jobs.enqueue(this.opts.sequelize, later, undefined, new Date(Date.now() + 500));
+    if (fetched.length === room && room > 0) this.again = true;
+  }
+
   private launch(runId: string, providerId: string, submissionId: string, token: string): void {
     this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 0) + 1);
     this.startsByProvider.set(providerId, [...(this.startsByProvider.get(providerId) ?? []), Date.now()]);
@@ -119,6 +174,7 @@ export class FeedbackWorker {
         // Wake when the backoff ends (the poll would find it too, a little later).
         const run = await Run.findByPk(runId, { attributes: ['nextAttemptAt'] });
         const delay = run?.nextAttemptAt ? Math.max(0, run.nextAttemptAt.getTime() - Date.now()) : 1000;
+        if (this.jobs) await this.jobs.enqueue(this.opts.sequelize, [runId], undefined, new Date(Date.now() + delay));
         setTimeout(this.wake, delay + 5).unref();
         return;
       }

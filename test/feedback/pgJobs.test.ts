@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import nock from 'nock';
+import { QueryTypes } from 'sequelize';
+import { runJobsFor } from '../../src/feedback/runJobs';
+import { FeedbackWorker } from '../../src/feedback/worker';
+import { Run, Submission } from '../../src/models';
+import { as, OPENAI_KEY } from '../support/api';
+import { isolatedDatabaseUrl } from '../support/db';
+import { feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
+import { LtiHarness, startLtiHarness } from '../support/lti';
+import { isPostgres } from '../support/paths';
+
+// PostgreSQL only: runs travel as pg-boss jobs, written in the submission's transaction.
+const describePostgres = isPostgres() ? describe : describe.skip;
+
+describePostgres('pg-boss jobs on PostgreSQL', () => {
+  let h: LtiHarness;
+  let teacher: string;
+  let student: string;
+  let assignmentId: string;
+
+  const jobsFor = async (runIds: string[]) =>
+    h.ctx.sequelize.query<{ state: string }>("SELECT state FROM pgboss.job WHERE name = 'feedback-run' AND data->>'runId' IN (:ids)", {
+      replacements: { ids: runIds.length ? runIds : ['none'] },
+      type: QueryTypes.SELECT,
+    });
+
+  beforeAll(async () => {
+    h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() });
+    nock.disableNetConnect();
+    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    const admin = (await h.launch('moodle-admin')).ltik!;
+    const provider = await as(h, admin).post('/api/v1/providers', { kind: 'openai', label: 'OpenAI', apiKey: OPENAI_KEY(), scope: 'system' });
+    const instance = await as(h, admin).post('/api/v1/instances', { name: 'GPT', providerId: provider.body.id, model: 'gpt-4o-mini', scope: 'system' });
+    teacher = (await h.launch('moodle-teacher')).ltik!;
+    const assignment = await as(h, teacher).post('/api/v1/assignments', { title: 'Jobs', instructions: 'Write.', rubric: RUBRIC, models: [{ instanceId: instance.body.id, runs: 2, weight: 1 }], maxDrafts: 10 });
+    assignmentId = assignment.body.id;
+    student = (await h.launch('moodle-student')).ltik!;
+  });
+  afterAll(async () => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+    nock.restore();
+    await h.close();
+  });
+
+  test('a submission writes one job per run in its own transaction', async () => {
+    const sub = await as(h, student).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: `Jobs ${randomUUID()}` });
+    expect(sub.status).toBe(201);
+    const runs = await Run.findAll({ where: { submissionId: sub.body.id } });
+    expect(runs).toHaveLength(2);
+    expect(await jobsFor(runs.map((r) => r.id))).toEqual([{ state: 'created' }, { state: 'created' }]);
+  });
+
+  test('a failure after the jobs were written rolls back the submission, its runs and its jobs', async () => {
+    const jobs = runJobsFor(h.ctx.sequelize)!;
+    const original = jobs.enqueue.bind(jobs);
+    let enqueued: string[] = [];
+    const spy = jest.spyOn(jobs, 'enqueue').mockImplementationOnce(async (sequelize, runIds, transaction) => {
+      await original(sequelize, runIds, transaction);
+      enqueued = runIds;
+      throw new Error('crash after the jobs were written');
+    });
+    const before = await Submission.count();
+    const res = await as(h, student).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: `Rollback ${randomUUID()}` });
+    spy.mockRestore();
+    expect(res.status).toBe(500);
+    expect(enqueued).toHaveLength(2);
+    expect(await Submission.count()).toBe(before);
+    expect(await Run.count({ where: { id: enqueued } })).toBe(0);
+    expect(await jobsFor(enqueued)).toEqual([]);
+  });
+
+  test('workers take the jobs; a duplicated job for a finished run makes no second provider call', async () => {
+    const openai = nock('https://api.openai.com').post('/v1/chat/completions').times(2).reply(200, openaiReply(feedbackJson(3, 7)));
+    const worker: FeedbackWorker = startWorker(h);
+    try {
+      const pending = await Submission.findAll({ where: { assignmentId }, attributes: ['id'] });
+      for (const s of pending) await settled(h, teacher, s.id, 15000);
+      expect(openai.isDone()).toBe(true);
+      const done = await Run.findAll({ where: { status: 'succeeded' } });
+      expect(done.length).toBeGreaterThanOrEqual(2);
+      expect((await jobsFor(done.map((r) => r.id))).every((j) => j.state === 'completed')).toBe(true);
+
+      // Re-deliver a job for a finished run: the claim refuses it, nothing is called.
+      await runJobsFor(h.ctx.sequelize)!.enqueue(h.ctx.sequelize, [done[0]!.id]);
+      const extra = nock('https://api.openai.com').post('/v1/chat/completions').reply(200, openaiReply(feedbackJson(1, 1)));
+      for (let i = 0; i < 40 && (await jobsFor([done[0]!.id])).some((j) => j.state !== 'completed'); i += 1) await new Promise((r) => setTimeout(r, 50));
+      expect((await jobsFor([done[0]!.id])).every((j) => j.state === 'completed')).toBe(true);
+      expect(extra.isDone()).toBe(false);
+      expect(await Run.findByPk(done[0]!.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    } finally {
+      await worker.stop(1000);
+    }
+  });
+});
