@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import nock from 'nock';
+import type nockType from 'nock';
 import { QueryTypes } from 'sequelize';
 import { runJobsFor } from '../../src/feedback/runJobs';
 import { FeedbackWorker } from '../../src/feedback/worker';
@@ -12,6 +12,10 @@ import { isPostgres } from '../support/paths';
 
 // PostgreSQL only: runs travel as pg-boss jobs, written in the submission's transaction.
 const describePostgres = isPostgres() ? describe : describe.skip;
+
+// nock is loaded only when the suite runs: importing it activates it, and a skipped suite's hooks
+// never run to hand the shared http module back.
+let nock: typeof nockType;
 
 describePostgres('pg-boss jobs on PostgreSQL', () => {
   let h: LtiHarness;
@@ -26,6 +30,7 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
     });
 
   beforeAll(async () => {
+    nock = (await import('nock')).default;
     h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() });
     nock.disableNetConnect();
     nock.enableNetConnect(/127\.0\.0\.1|localhost/);
