@@ -12,7 +12,8 @@ import { settingsRoutes } from './settings';
 /** The JSON API: every route behind `Authorization: Bearer <ltik>`, errors as {"error":{code,message}}. */
 export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler; lti: Ltijs }): Router {
   const router = Router();
-  router.use(express.json({ limit: '200kb' }));
+  // Room for the largest allowed submission (200 000 characters of up to 4 UTF-8 bytes each).
+  router.use(express.json({ limit: '1mb' }));
   router.use(deps.session);
   router.get('/me', (_req, res) => {
     res.json(presentMe(getSession(res)));
