@@ -124,38 +124,32 @@ export function registerPlatformCommands(program: Command): void {
     });
 
   const deployment = program.command('deployment').description('deployments (tenants) of a registered platform');
-  deployment
-    .command('add')
-    .description('allow a deployment of a registered platform')
-    .requiredOption('--issuer <url>', 'the platform issuer')
-    .requiredOption('--client-id <id>', 'the client id')
-    .requiredOption('--deployment <id>', 'the deployment id')
-    .action(async (opts: { issuer: string; clientId: string; deployment: string }) => {
-      await withRuntime({}, async () => {
-        const found = await requirePlatform(opts.issuer, opts.clientId);
-        if (!found) return;
-        try {
-          await addDeployment(found, opts.deployment, 'cli');
-        } catch (err) {
-          if (err instanceof RegistrationError) return fail(`Not added: ${err.message}.`);
-          throw err;
-        }
-        print(`Deployment ${opts.deployment} of ${opts.issuer} can now launch FeedForward.`);
+  // Both subcommands name one deployment of one registered platform.
+  const onDeployment = (name: string, description: string, act: (platform: LtiPlatform, deploymentId: string, issuer: string) => Promise<void>) =>
+    deployment
+      .command(name)
+      .description(description)
+      .requiredOption('--issuer <url>', 'the platform issuer')
+      .requiredOption('--client-id <id>', 'the client id')
+      .requiredOption('--deployment <id>', 'the deployment id')
+      .action(async (opts: { issuer: string; clientId: string; deployment: string }) => {
+        await withRuntime({}, async () => {
+          const found = await requirePlatform(opts.issuer, opts.clientId);
+          if (found) await act(found, opts.deployment, opts.issuer);
+        });
       });
-    });
-  deployment
-    .command('remove')
-    .description('switch a deployment off (launches and sessions stop at once; data is kept)')
-    .requiredOption('--issuer <url>', 'the platform issuer')
-    .requiredOption('--client-id <id>', 'the client id')
-    .requiredOption('--deployment <id>', 'the deployment id')
-    .action(async (opts: { issuer: string; clientId: string; deployment: string }) => {
-      await withRuntime({}, async () => {
-        const found = await requirePlatform(opts.issuer, opts.clientId);
-        if (!found) return;
-        const removed = await removeDeployment(found, opts.deployment);
-        if (!removed) return fail(`Deployment ${opts.deployment} is not registered for ${opts.issuer}.`);
-        print(`Deployment ${opts.deployment} of ${opts.issuer} is switched off.`);
-      });
-    });
+
+  onDeployment('add', 'allow a deployment of a registered platform', async (platform, deploymentId, issuer) => {
+    try {
+      await addDeployment(platform, deploymentId, 'cli');
+    } catch (err) {
+      if (err instanceof RegistrationError) return fail(`Not added: ${err.message}.`);
+      throw err;
+    }
+    print(`Deployment ${deploymentId} of ${issuer} can now launch FeedForward.`);
+  });
+  onDeployment('remove', 'switch a deployment off (launches and sessions stop at once; data is kept)', async (platform, deploymentId, issuer) => {
+    if (!(await removeDeployment(platform, deploymentId))) return fail(`Deployment ${deploymentId} is not registered for ${issuer}.`);
+    print(`Deployment ${deploymentId} of ${issuer} is switched off.`);
+  });
 }
