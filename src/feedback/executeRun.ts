@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Op, Sequelize } from 'sequelize';
+import { Op, Sequelize, Transaction } from 'sequelize';
 import { ConnectionUnavailableError, withProviderAdapter } from '../commands/providerCalls';
 import { settingsOf } from '../commands/settings';
 import type { Logger } from '../logger';
@@ -39,7 +39,7 @@ export function backoffMs(attempt: number, retryAfterMs?: number, baseMs = 1000)
 }
 
 /** Takes the run if it is queued and due, or its lease has expired. Returns the lease token or null. */
-export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number): Promise<string | null> {
+export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number, transaction?: Transaction): Promise<string | null> {
   const now = new Date();
   const token = randomUUID();
   const [affected] = await Run.update(
@@ -52,6 +52,7 @@ export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: num
           { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
         ],
       },
+      transaction,
     },
   );
   return affected === 1 ? token : null;
