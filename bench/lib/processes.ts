@@ -2,8 +2,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = path.join(__dirname, '..', '..');
+const SOURCE_MAPS_OFF = pathToFileURL(path.join(__dirname, 'sourceMapsOff.mjs')).href;
 
 /** A free TCP port on loopback (listen on 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -23,7 +25,7 @@ export interface Child {
 
 /** Runs a TypeScript entry with tsx and resolves when its stdout shows `ready` (a substring). */
 export async function startChild(entry: string, env: Record<string, string | undefined>, ready: string, timeoutMs = 60000): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', SOURCE_MAPS_OFF, path.join(REPO_ROOT, entry)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
