@@ -13,7 +13,11 @@ import { checkScreen, RESULTS_DIR, toolFrame } from './support/screens';
 // survive as a partitioned SameSite=None cookie, and frame-ancestors must allow the LMS. Each step
 // checks its screens with axe-core and saves screenshots at 700 and 1200 px (test-results/e2e/).
 
+// needs issue 6 (estimate panel): set to true once the set-up page shows "Estimated cost".
+const ESTIMATE_PANEL = false;
 const MOCK_KEY = 'mock-key-e2e-7Q4z';
+const TITLE = 'Essay: should schools set homework?';
+const ESSAY = 'Homework builds habits that last.\nIt also builds stress, and stress does not help anyone learn.';
 const KEY_HINT = '7Q4z';
 
 describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600000 }, () => {
@@ -111,5 +115,131 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     assert.match(await defaultRow.innerText(), /System/);
     frame = await toolFrame(page);
     await checkScreen(page, 'instances', { frame });
+  });
+  test('2. the instructor adds an assignment by deep linking: a rubric, two instances × two runs, review before release', async (t) => {
+    let frame = await launch(`Add assignment (deep linking) as ${PEOPLE.instructor.name}`);
+    await sees('Add FeedForward to your course');
+    const form = tool.locator('form.form');
+    // A validation message first: a rubric needs a criterion.
+    await tool.getByLabel('Instructions').fill('Argue for or against homework in about 300 words.');
+    await form.getByRole('button', { name: 'Create and add to the course' }).last().click();
+    assert.match(await tool.locator('#f-rubric-error').innerText(), /at least one criterion/);
+    frame = await toolFrame(page);
+    await checkScreen(page, 'assignment-form-invalid', { frame });
+
+    await tool.getByLabel('Title').fill(TITLE);
+    await tool.locator('#f-rubric-0-name').fill('Content');
+    await tool.locator('#f-rubric-0-description').fill('A clear thesis, supported by reasons.');
+    await tool.locator('#f-rubric-0-weight').fill('2');
+    await tool.locator('#f-rubric-0-maxScore').fill('5');
+    await tool.locator('#f-rubric-1-name').fill('Style');
+    await tool.locator('#f-rubric-1-description').fill('Readable, well-organised prose.');
+    await tool.locator('#f-rubric-1-weight').fill('1');
+    await tool.locator('#f-rubric-1-maxScore').fill('10');
+    // Both institution instances, each read twice; the default one comes ticked.
+    for (const name of ['Mock careful marker', 'Mock quick marker']) {
+      const use = tool.getByRole('checkbox', { name: `Use ${name}` });
+      await use.check();
+      await tool.getByLabel(`Runs of ${name}`).fill('2');
+    }
+    const models = await tool.locator('.model-row').allInnerTexts();
+    assert.match(models.join(' '), /System/);
+    assert.match(models.join(' '), /Default/);
+    await tool.getByLabel(/review/i).first().check();
+    await tool.getByLabel(/Send the overall score to the LMS gradebook/).check();
+
+    // needs issue 6 (estimate panel)
+    await t.test('sees the estimate', { skip: ESTIMATE_PANEL ? false : 'needs issue 6 (estimate panel)' }, async () => {
+      await sees('Estimated cost');
+    });
+    frame = await toolFrame(page);
+    await checkScreen(page, 'assignment-form', { frame, docs: 'instructor-assignment' });
+
+    await form.getByRole('button', { name: 'Create and add to the course' }).last().click();
+    // The tool posts the signed deep-linking response back to the LMS, which lists the new assignment.
+    await page.waitForURL(/[?&]added=/);
+    await page.getByRole('status').filter({ hasText: `Assignment added: “${TITLE}”` }).waitFor();
+    assert.equal(stack.lms.links.length, 1);
+    assert.equal(stack.lms.links[0]!.title, TITLE);
+    assert.ok(stack.lms.links[0]!.graded, 'the link came with a gradebook column');
+    await checkScreen(page, 'lms-assignment-added');
+  });
+
+  test('3. the student opens the assignment, submits a draft and sees it being generated', async () => {
+    let frame = await launch(`Open “${TITLE}” as ${PEOPLE.student.name}`);
+    await sees(TITLE);
+    await sees('You have not submitted a draft yet.');
+    await checkScreen(page, 'student-before', { frame });
+    await tool.getByLabel('Your text for draft 1').fill(ESSAY);
+    await tool.getByRole('button', { name: 'Submit for feedback' }).click();
+    await sees('Draft 1');
+    await sees('Feedback is being generated…');
+    frame = await toolFrame(page);
+    await checkScreen(page, 'student-submitted', { frame });
+    // Seen while queued; now the worker may take the runs.
+    stack.startWorker();
+  });
+
+  test('4. the instructor follows progress, reviews, edits a score and releases', async () => {
+    let frame = await launch(`Open “${TITLE}” as ${PEOPLE.instructor.name}`);
+    await sees(TITLE);
+    // The counts update by themselves (progress.js) until the four runs are done.
+    await tool.locator('[data-progress="runs.succeeded"]').filter({ hasText: /^4$/ }).waitFor({ timeout: 60000 });
+    await tool.locator('[data-progress="submissions.ready"]').filter({ hasText: /^1$/ }).waitFor();
+    const counts = (await tool.locator('.counts').allInnerTexts()).join(' ').replace(/\s+/g, ' ');
+    assert.match(counts, /Model runs 4/);
+    assert.match(counts, /Done 4/);
+    assert.match(counts, /Ready for review 1/);
+    // The list below the counts is from page load: when the runs finished after it, the page offers a reload.
+    const row = tool.getByRole('row').filter({ hasText: PEOPLE.student.name });
+    if (!(await row.innerText()).includes('Ready for review')) await tool.getByRole('link', { name: 'Reload the list of submissions' }).click();
+    await row.filter({ hasText: 'Ready for review' }).waitFor();
+    frame = await toolFrame(page);
+    await checkScreen(page, 'progress', { frame, docs: 'instructor-progress' });
+
+    await tool.getByRole('link', { name: new RegExp(`Review draft 1 by ${PEOPLE.student.name}`) }).click();
+    await sees('Review and release');
+    assert.match(await tool.locator('.student-text').innerText(), /Homework builds habits/);
+    // A score outside the rubric is refused beside its field, with the typed value kept.
+    await tool.getByLabel('Score (0 to 5)').fill('9');
+    await tool.getByRole('button', { name: 'Save', exact: true }).click();
+    await tool.locator('.field-invalid').first().waitFor();
+    assert.match(await tool.locator('.field-invalid').first().innerText(), /between 0 and 5/);
+    frame = await toolFrame(page);
+    await checkScreen(page, 'review-invalid', { frame });
+    await tool.getByLabel('Score (0 to 5)').fill('4');
+    await tool.getByLabel('Summary').fill('A clear position. Support each reason with an example.');
+    await tool.getByRole('button', { name: 'Save and release' }).click();
+    await sees('The feedback was released to the student.');
+    const facts = await tool.locator('.facts').first().innerText();
+    assert.match(facts, /Released/);
+    assert.match(facts, /Sent to the gradebook/);
+    frame = await toolFrame(page);
+    await checkScreen(page, 'review-released', { frame });
+  });
+
+  test('5. the student sees the released feedback, labelled AI-generated', async () => {
+    const frame = await launch(`Open “${TITLE}” as ${PEOPLE.student.name}`);
+    await sees('AI-generated feedback');
+    const feedback = await tool.locator('.feedback').innerText();
+    assert.match(feedback, /Overall score: \d+(\.\d+)? out of 15/);
+    assert.match(feedback, /Content: 4 out of 5/);
+    assert.match(feedback, /Support each reason with an example\./);
+    await checkScreen(page, 'student-feedback', { frame, docs: 'student-feedback' });
+  });
+
+  test('6. the grade reaches the demo LMS gradebook', async () => {
+    await page.goto(stack.lmsUrl);
+    const row = page.locator('#gradebook').getByRole('row').filter({ hasText: PEOPLE.student.name });
+    const text = await row.innerText();
+    assert.match(text, new RegExp(TITLE.replace(/[?]/g, '\\?')));
+    assert.match(text, /\d+(\.\d+)? \/ 15/);
+    const score = stack.lms.scores.at(-1)!.body;
+    assert.equal(score.userId, PEOPLE.student.sub);
+    assert.equal(score.scoreMaximum, 15);
+    assert.equal(score.gradingProgress, 'FullyGraded');
+    await checkScreen(page, 'lms-gradebook');
+    // The key never reached a log line either.
+    assert.ok(!fs.readFileSync(logFile, 'utf8').includes(MOCK_KEY), 'the API key is in the tool log');
   });
 });
