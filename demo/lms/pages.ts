@@ -12,8 +12,10 @@ const STYLE = `
   .lms-name { font-weight: 700; }
   main { max-width: 1280px; margin: 0 auto; padding: 0 1rem 2rem; }
   h1 { font-size: 1.5rem; margin: 1rem 0 .25rem; }
-  h2 { font-size: 1.15rem; margin: 1.25rem 0 .5rem; }
-  .panel { background: #fff; border: 1px solid #c9c4b8; border-radius: 6px; padding: .75rem 1rem; margin-top: 1rem; }
+  h2 { font-size: 1.15rem; margin: .25rem 0 .5rem; }
+  h3 { font-size: 1rem; margin: .75rem 0 .25rem; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  .panel { background: #fff; border: 1px solid #c9c4b8; border-radius: 6px; padding: .5rem .75rem; margin-top: .75rem; }
   .launches { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: .5rem; }
   .launches form { margin: 0; }
   button { font: inherit; padding: .4rem .8rem; border: 1px solid #3b2f63; border-radius: 4px; background: #fff; color: #3b2f63; cursor: pointer; }
@@ -67,11 +69,8 @@ export interface CoursePageData {
 /** The course: launch buttons for each person, the assignments, the gradebook, and the frame the tool opens in. */
 export function coursePage(data: CoursePageData): string {
   const [admin, instructor, student] = ['admin', 'instructor', 'student'].map((key) => data.people.find((p) => p.key === key)!) as [Person, Person, Person];
-  const people = data.people
-    .map((p) => `<li>${escape(p.name)} <span class="muted">(${escape(p.roleLabel)})</span></li>`)
-    .join('');
   const assignments = data.links.length
-    ? `<table><caption class="muted">Assignments in this course</caption><thead><tr><th scope="col">Assignment</th><th scope="col">Open it</th></tr></thead><tbody>${data.links
+    ? `<table><thead><tr><th scope="col">Assignment</th><th scope="col">Open it</th></tr></thead><tbody>${data.links
         .map(
           (link) => `<tr><td>${escape(link.title)}</td><td><ul class="launches">
             <li>${launchButton(data.loginForm(instructor, link, 'LtiResourceLinkRequest'), `Open “${link.title}” as ${instructor.name}`)}</li>
@@ -87,28 +86,26 @@ export function coursePage(data: CoursePageData): string {
     : '<p class="muted">No grade has been sent yet. Released feedback with grade passback appears here.</p>';
   const body = `
 <h1>${escape(data.course.title)}</h1>
-<p class="muted">Course ${escape(data.course.label)}. People: </p><ul>${people}</ul>
+<p class="muted">Course ${escape(data.course.label)}. People: ${data.people.map((p) => `${escape(p.name)} (${escape(p.roleLabel)})`).join(', ')}.</p>
 ${data.added ? `<p class="notice" role="status">Assignment added: “${escape(data.added)}”.</p>` : ''}
 <section class="panel" aria-labelledby="open-h">
   <h2 id="open-h">Open FeedForward</h2>
-  <p>Each button makes a real LTI 1.3 launch of the tool into the frame below, as that person.</p>
+  <p class="muted">Each button makes a real LTI 1.3 launch of the tool into the frame below, as that person.</p>
   <ul class="launches">
     <li>${launchButton(data.loginForm(admin, data.courseLink, 'LtiResourceLinkRequest'), `Open FeedForward as ${admin.name} (administrator)`, true)}</li>
     <li>${launchButton(data.loginForm(instructor, data.courseLink, 'LtiResourceLinkRequest'), `Open FeedForward as ${instructor.name} (instructor)`)}</li>
+    <li>${launchButton(data.loginForm(instructor, undefined, 'LtiDeepLinkingRequest'), `Add assignment (deep linking) as ${instructor.name}`, true)}</li>
   </ul>
-</section>
-<section class="panel" aria-labelledby="assignments-h">
-  <h2 id="assignments-h">Assignments</h2>
-  <ul class="launches"><li>${launchButton(data.loginForm(instructor, undefined, 'LtiDeepLinkingRequest'), `Add assignment (deep linking) as ${instructor.name}`, true)}</li></ul>
+  <h3 id="assignments-h">Assignments</h3>
   ${assignments}
+</section>
+<section class="panel" aria-labelledby="tool-h">
+  <h2 id="tool-h" class="visually-hidden">FeedForward</h2>
+  <iframe class="tool-frame" id="tool-frame" name="tool-frame" title="FeedForward, launched from this course" src="about:blank"></iframe>
 </section>
 <section class="panel" aria-labelledby="grades-h">
   <h2 id="grades-h">Gradebook</h2>
   <div id="gradebook">${grades}</div>
-</section>
-<section class="panel" aria-labelledby="tool-h">
-  <h2 id="tool-h">FeedForward</h2>
-  <iframe class="tool-frame" id="tool-frame" name="tool-frame" title="FeedForward, launched from this course" src="about:blank"></iframe>
 </section>`;
   return layout(data.course.title, body, data.nonce);
 }

@@ -64,7 +64,14 @@ export async function checkScreen(page: Page, name: string, opts: { frame?: Fram
       if (v.impact === 'serious' || v.impact === 'critical') problems.push(`${name} at ${width} px: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
     }
     const file = path.join(RESULTS_DIR, `${prefix}-${name}-${width}.png`);
+    // The frame is as tall as its page for the picture, so the screenshot shows the whole screen.
+    const frameHeight = opts.frame ? await opts.frame.evaluate(() => document.documentElement.scrollHeight) : undefined;
+    if (frameHeight) {
+      await page.locator('#tool-frame').evaluate((el: HTMLElement, h: number) => { el.style.height = `${h + 4}px`; }, frameHeight);
+      await opts.frame!.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    }
     await page.screenshot({ path: file, fullPage: true });
+    if (frameHeight) await page.locator('#tool-frame').evaluate((el: HTMLElement) => { el.style.height = ''; });
     if (opts.docs && process.env.E2E_DOCS_SCREENSHOTS === '1') fs.copyFileSync(file, path.join(DOCS_DIR, `${opts.docs}-${width}.png`));
   }
   if (original) await page.setViewportSize(original);
