@@ -180,7 +180,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     stack.startWorker();
   });
 
-  test('4. the instructor follows progress, reviews, edits a score and releases', async () => {
+  test('4. the instructor follows progress, reviews, edits a score and releases in bulk', async () => {
     let frame = await launch(`Open “${TITLE}” as ${PEOPLE.instructor.name}`);
     await sees(TITLE);
     // The counts update by themselves (progress.js) until the four runs are done.
@@ -209,13 +209,31 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     await checkScreen(page, 'review-invalid', { frame });
     await tool.getByLabel('Score (0 to 5)').fill('4');
     await tool.getByLabel('Summary').fill('A clear position. Support each reason with an example.');
-    await tool.getByRole('button', { name: 'Save and release' }).click();
-    await sees('The feedback was released to the student.');
-    const facts = await tool.locator('.facts').first().innerText();
-    assert.match(facts, /Released/);
-    assert.match(facts, /Sent to the gradebook/);
+    await tool.getByRole('button', { name: 'Save', exact: true }).click();
+    await sees('Your changes were saved.');
+
+    // Bulk release from the progress page. What the page says while the request runs is recorded
+    // as it appears, in the frame's window.name: it outlives the same-origin navigation that follows
+    // (storage is off limits to a third-party frame).
+    await tool.getByRole('link', { name: `Back to ${TITLE}` }).click();
+    await tool.getByRole('checkbox', { name: new RegExp(`Select draft 1 by ${PEOPLE.student.name}`) }).check();
     frame = await toolFrame(page);
-    await checkScreen(page, 'review-released', { frame });
+    await frame.evaluate(() => {
+      const status = document.querySelector<HTMLElement>('[data-release-status]');
+      if (!status) throw new Error('no release status on the page');
+      new MutationObserver(() => {
+        if (!status.hidden && status.getAttribute('role') === 'status') window.name = `release-status:${status.textContent ?? ''}`;
+      }).observe(status, { attributes: true, childList: true, characterData: true, subtree: true });
+    });
+    await tool.getByRole('button', { name: 'Release selected' }).click();
+    await sees('Released 1 submission.');
+    frame = await toolFrame(page);
+    assert.match(await frame.evaluate(() => window.name), /^release-status:Releasing 1 selected draft and sending the grades to the gradebook… Keep this page open\.$/);
+    const released = await tool.getByRole('row').filter({ hasText: PEOPLE.student.name }).innerText();
+    assert.match(released, /Released/);
+    assert.match(released, /Sent to the gradebook/);
+    frame = await toolFrame(page);
+    await checkScreen(page, 'released', { frame });
   });
 
   test('5. the student sees the released feedback, labelled AI-generated', async () => {
