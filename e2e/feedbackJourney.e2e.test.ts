@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,10 +27,11 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
   let page: Page;
   let tool: FrameLocator;
   const logFile = path.join(RESULTS_DIR, 'tool.log');
+  let dataDir: string;
 
   before(async () => {
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
-    const dataDir = fs.mkdtempSync(path.join(__dirname, '..', '.tmp', 'e2e-'));
+    dataDir = fs.mkdtempSync(path.join(__dirname, '..', '.tmp', 'e2e-'));
     const log = fs.createWriteStream(logFile);
     // The worker starts once the student has seen their draft waiting (step 3): no timing in tests.
     stack = await startDemoStack({ dataDir, mockLatencyMs: 50, runWorker: false, logLevel: 'info', logDestination: log });
@@ -41,6 +43,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
   after(async () => {
     await browser?.close();
     await stack?.close();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** Opens the LMS course page and clicks one of its launch buttons; resolves with the tool's frame. */
@@ -66,6 +69,12 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     let frame = await launch(`Open FeedForward as ${PEOPLE.admin.name} (administrator)`);
     await sees('Deployment settings');
     await checkScreen(page, 'admin-home', { frame });
+    // Keyboard focus is visible: a focused link has a solid outline of at least 2 px.
+    const link = tool.getByRole('navigation', { name: 'Configuration' }).getByRole('link', { name: 'Connections', exact: true });
+    await link.focus();
+    const outline = await link.evaluate((el) => { const style = getComputedStyle(el); return { style: style.outlineStyle, width: parseFloat(style.outlineWidth) }; });
+    assert.equal(outline.style, 'solid');
+    assert.ok(outline.width >= 2, `focus outline is ${outline.width} px`);
 
     await nav('Connections');
     await tool.getByRole('link', { name: 'Add a connection' }).click();
@@ -153,7 +162,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
       await sees('Estimated cost');
     });
     frame = await toolFrame(page);
-    await checkScreen(page, 'assignment-form', { frame, docs: 'instructor-assignment' });
+    await checkScreen(page, 'assignment-form', { frame });
 
     await form.getByRole('button', { name: 'Create and add to the course' }).last().click();
     // The tool posts the signed deep-linking response back to the LMS, which lists the new assignment.
@@ -195,7 +204,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     if (!(await row.innerText()).includes('Ready for review')) await tool.getByRole('link', { name: 'Reload the list of submissions' }).click();
     await row.filter({ hasText: 'Ready for review' }).waitFor();
     frame = await toolFrame(page);
-    await checkScreen(page, 'progress', { frame, docs: 'instructor-progress' });
+    await checkScreen(page, 'progress', { frame });
 
     await tool.getByRole('link', { name: new RegExp(`Review draft 1 by ${PEOPLE.student.name}`) }).click();
     await sees('Review and release');
@@ -233,7 +242,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     assert.match(released, /Released/);
     assert.match(released, /Sent to the gradebook/);
     frame = await toolFrame(page);
-    await checkScreen(page, 'released', { frame });
+    await checkScreen(page, 'released', { frame, docs: 'instructor-progress' });
   });
 
   test('5. the student sees the released feedback, labelled AI-generated', async () => {
