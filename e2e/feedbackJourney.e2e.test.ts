@@ -28,6 +28,8 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
   let tool: FrameLocator;
   const logFile = path.join(RESULTS_DIR, 'tool.log');
   let dataDir: string;
+  /** Every URL the browser asked for: all must be the LMS's or the tool's (no CDN, no third party). */
+  const requested: string[] = [];
 
   before(async () => {
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
@@ -36,6 +38,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     // The worker starts once the student has seen their draft waiting (step 3): no timing in tests.
     stack = await startDemoStack({ dataDir, mockLatencyMs: 50, runWorker: false, logLevel: 'info', logDestination: log });
     browser = await launchBrowser();
+    browser.context.on('request', (request) => requested.push(request.url()));
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     tool = page.frameLocator('#tool-frame');
   });
@@ -266,6 +269,9 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     assert.equal(score.scoreMaximum, 15);
     assert.equal(score.gradingProgress, 'FullyGraded');
     await checkScreen(page, 'lms-gradebook');
+    // Everything the screens loaded came from the LMS or the tool: no CDN, no third party.
+    const origins = new Set(requested.filter((u) => /^https?:/.test(u)).map((u) => new URL(u).origin));
+    assert.deepEqual([...origins].sort(), [new URL(stack.lmsUrl).origin, stack.toolUrl].sort());
     // The key never reached a log line either.
     assert.ok(!fs.readFileSync(logFile, 'utf8').includes(MOCK_KEY), 'the API key is in the tool log');
   });
