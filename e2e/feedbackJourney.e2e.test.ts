@@ -33,6 +33,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
 
   before(async () => {
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    fs.mkdirSync(path.join(__dirname, '..', '.tmp'), { recursive: true });
     dataDir = fs.mkdtempSync(path.join(__dirname, '..', '.tmp', 'e2e-'));
     const log = fs.createWriteStream(logFile);
     // The worker starts once the student has seen their draft waiting (step 3): no timing in tests.
@@ -53,8 +54,7 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
   async function launch(button: string | RegExp): Promise<Frame> {
     await page.goto(stack.lmsUrl);
     await page.getByRole('button', { name: button }).click();
-    const frame = await toolFrame(page);
-    return frame;
+    return toolFrame(page);
   }
 
   /** Follows a link of the tool's configuration navigation. */
