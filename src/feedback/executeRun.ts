@@ -4,6 +4,7 @@ import { ConnectionUnavailableError, withProviderAdapter } from '../commands/pro
 import { settingsOf } from '../commands/settings';
 import type { Logger } from '../logger';
 import { Assignment, Deployment, Provider, Run, Submission } from '../models';
+import { providerUserId } from '../privacy/pseudonym';
 import { ProviderError } from '../providers/types';
 import type { CompletionResult } from '../providers/types';
 import type { Keyring } from '../secrets/keyring';
@@ -103,6 +104,8 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     systemPrompt: snapshot.params.systemPrompt,
   });
   const structuredOutput = { name: 'rubric_feedback', schema: outputJsonSchema(assignment.rubric) };
+  // Never the student's identity: a per-deployment salted hash, for providers that take a user field.
+  const user = await providerUserId(deployment.id, submission.userId);
   const started = Date.now();
   // Renew the lease while the call runs; if another worker took the run over (our lease had
   // expired), abort: its result will be the only one.
@@ -127,7 +130,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
       async (adapter) => {
         const call = async (messages: typeof prompt.messages | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>): Promise<CompletionResult> => {
           const signal = AbortSignal.any([AbortSignal.timeout(deps.callTimeoutMs ?? 120000), lost.signal]);
-          const result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, signal });
+          const result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, user, signal });
           tokensIn += result.usage.inputTokens;
           tokensOut += result.usage.outputTokens;
           return result;

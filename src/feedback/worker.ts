@@ -2,6 +2,7 @@ import { Op } from 'sequelize';
 import { releaseSubmission } from '../commands/release';
 import type { Ltijs } from '../lti/ltijs';
 import { Run } from '../models';
+import { scheduleRetention, type RetentionSchedule } from '../privacy/retention';
 import { claimRun, DEFAULT_LEASE_MS, executeRun, ExecuteDeps } from './executeRun';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
@@ -18,6 +19,8 @@ export interface WorkerOptions extends ExecuteDeps {
   /** Calls started per provider connection per minute in this process; 0 or unset: no limit. */
   ratePerMinute?: number;
   pollMs?: number;
+  /** How often this worker removes expired submission texts (hourly by default); 0: never. */
+  retentionEveryMs?: number;
 }
 
 export class FeedbackWorker {
@@ -33,6 +36,7 @@ export class FeedbackWorker {
   /** pg-boss on PostgreSQL; undefined on SQLite, where the runs table is polled directly. */
   private jobs: RunJobs | undefined;
   private lastSweep = 0;
+  private retention: RetentionSchedule | undefined;
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -43,6 +47,7 @@ export class FeedbackWorker {
     this.timer = setInterval(this.wake, this.opts.pollMs ?? 1000);
     this.timer.unref();
     this.wake();
+    this.retention = scheduleRetention(this.opts);
   }
 
   /** Stops taking work and waits up to graceMs for calls in flight; unfinished runs keep their lease and are picked up again when it expires. */
@@ -50,6 +55,7 @@ export class FeedbackWorker {
     this.stopped = true;
     runQueue.off('queued', this.wake);
     if (this.timer) clearInterval(this.timer);
+    await this.retention?.stop();
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => { timeout = setTimeout(resolve, graceMs); })]);
     if (timeout) clearTimeout(timeout);
