@@ -26,16 +26,18 @@ export interface ErasureResult {
 }
 
 async function stillReferenced(userId: string, transaction: Transaction): Promise<boolean> {
-  const counts = await Promise.all([
-    LtiLaunch.count({ where: { userId }, transaction }),
-    Submission.count({ where: { [Op.or]: [{ userId }, { releasedByUserId: userId }] }, transaction }),
-    Assignment.count({ where: { createdByUserId: userId }, transaction }),
-    Provider.count({ where: { ownerUserId: userId }, transaction }),
-    ModelInstance.count({ where: { ownerUserId: userId }, transaction }),
-    NoticeAcceptance.count({ where: { userId }, transaction }),
-    AuditEvent.count({ where: { actorUserId: userId }, transaction }),
-  ]);
-  return counts.some((n) => n > 0);
+  // One after the other: a transaction is one connection, which runs one query at a time.
+  const counts = [
+    () => LtiLaunch.count({ where: { userId }, transaction }),
+    () => Submission.count({ where: { [Op.or]: [{ userId }, { releasedByUserId: userId }] }, transaction }),
+    () => Assignment.count({ where: { createdByUserId: userId }, transaction }),
+    () => Provider.count({ where: { ownerUserId: userId }, transaction }),
+    () => ModelInstance.count({ where: { ownerUserId: userId }, transaction }),
+    () => NoticeAcceptance.count({ where: { userId }, transaction }),
+    () => AuditEvent.count({ where: { actorUserId: userId }, transaction }),
+  ];
+  for (const count of counts) if ((await count()) > 0) return true;
+  return false;
 }
 
 /** Erases what this deployment holds about the user (see above); audited without any of the data. */
