@@ -9,7 +9,7 @@ import { providerUserId } from './pseudonym';
 
 const plain = <T extends { get(opts: { plain: true }): unknown }>(rows: T[]) => rows.map((r) => r.get({ plain: true }) as Record<string, unknown>);
 
-/** Ids of this user's submissions in this deployment (what runs and audit rows about them name). */
+/** This user's submissions in this deployment, oldest first (runs and audit rows about them hang off their ids). */
 async function submissionsOf(deployment: Deployment, user: User): Promise<Submission[]> {
   return Submission.findAll({ where: { deploymentId: deployment.id, userId: user.id }, order: [['createdAt', 'ASC']] });
 }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Op } from 'sequelize';
 import { settingsOf, type RetentionPolicy } from '../commands/settings';
 import { conflict, HttpError } from '../errors';
 import type { LaunchSession } from '../lti/session';
@@ -56,7 +55,3 @@ export async function requireNoticeAccepted(session: Pick<LaunchSession, 'deploy
   throw new HttpError(409, 'notice_not_accepted', 'Read and accept the data-use notice before your first submission (GET /api/v1/notice, then POST /api/v1/notice/accept with its version).', undefined, { version: currentNotice(session.deployment).version });
 }
 
-/** Every acceptance of this user in this deployment (for export). */
-export function acceptancesOf(deploymentId: string, userId: string) {
-  return NoticeAcceptance.findAll({ where: { deploymentId, userId: { [Op.eq]: userId } }, order: [['acceptedAt', 'ASC']] });
-}
