@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config';
 import { DatabaseUnreachableError } from './db/connection';
 import { startRunJobs, stopRunJobs } from './feedback/runJobs';
 import { FeedbackWorker } from './feedback/worker';
+import { exitGracefullyOnSignals } from './lifecycle/shutdown';
 import { createLogger, scrubText } from './logger';
 import { createLtijs } from './lti/ltijs';
 import { openRuntime } from './runtime';
@@ -35,18 +36,13 @@ async function main(): Promise<void> {
   const worker = new FeedbackWorker({ sequelize: runtime.sequelize, keyring: runtime.keyring, logger, lti, concurrencyPerConnection: config.providerConcurrency, ratePerMinute: config.providerRatePerMinute, leaseMs: config.runLeaseMs });
   worker.start();
   logger.info({ pid: process.pid }, 'worker started');
-  const shutdown = () => {
-    setTimeout(() => process.exit(0), 35000).unref();
-    void (async () => {
-      await worker.stop(30000);
-      await stopRunJobs(runtime.sequelize);
-      await lti.close({ silent: true });
-      await runtime.close();
-      process.exit(0);
-    })();
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // Let calls in flight finish within the grace period, release the rest to other workers, close every pool.
+  exitGracefullyOnSignals(logger, config.shutdownGraceMs, async () => {
+    await worker.stop(config.shutdownGraceMs);
+    await stopRunJobs(runtime.sequelize);
+    await lti.close({ silent: true });
+    await runtime.close();
+  });
 }
 
 main().catch((err: unknown) => {
