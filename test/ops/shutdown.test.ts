@@ -75,7 +75,7 @@ describe('graceful shutdown on SIGTERM', () => {
     expect((await settled(h, linkTeacher, submissionId, 1000)).status).toBe('ready');
   });
 
-  test('worker process: a call longer than the grace period is released, and another worker completes it at once', async () => {
+  test('worker process: a call longer than the grace period is released, and another worker (serving /healthz, /readyz, /metrics) completes it at once', async () => {
     const { mock: slow, providerId, submissionId, linkTeacher } = await oneRunOn(600_000);
     const first = start('workerProcess', { SHUTDOWN_GRACE_SECONDS: '1' });
     await untilInFlight(slow);
@@ -92,8 +92,18 @@ describe('graceful shutdown on SIGTERM', () => {
     const fast = await startMockLlm({ latencyMs: 10 });
     mocks.push(fast);
     expect((await as(h, admin).patch(`/api/v1/providers/${providerId}`, { baseUrl: fast.url })).status).toBe(200);
-    const second = start('workerProcess', { SHUTDOWN_GRACE_SECONDS: '1' });
+    // This one also serves its health and metrics endpoints (WORKER_HTTP_PORT).
+    const token = `metrics-${randomUUID()}`;
+    const second = start('workerProcess', { SHUTDOWN_GRACE_SECONDS: '1', WORKER_HTTP_PORT: '0', METRICS_TOKEN: token });
+    const ops = `http://127.0.0.1:${String((await second.waitFor((e) => e.msg === 'worker started')).httpPort)}`;
     await second.waitFor((e) => e.msg === 'run executed' && e.status === 'succeeded', 20000);
+    expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+    expect((await fetch(`${ops}/metrics`)).status).toBe(401);
+    expect((await fetch(`${ops}/lti/login`)).status).toBe(404);
+    const metrics = await (await fetch(`${ops}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    // The interrupted call was counted by the first worker; this one made exactly one.
+    expect(metrics).toContain('feedforward_provider_calls_total{kind="openai_compatible",operation="complete",outcome="ok"} 1');
     expect(await second.stop()).toBe(0);
 
     const done = await Run.findOne({ where: { submissionId } });
