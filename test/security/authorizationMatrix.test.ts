@@ -348,6 +348,9 @@ const TABLE: Record<string, Row> = {
   // Public: the same answer for everyone, with or without an ltik.
   'GET /static/*': { expect: everyone(200), path: '/static/app.css' },
   'GET /healthz': { expect: everyone(200) },
+  'GET /readyz': { expect: everyone(200) },
+  // Off unless METRICS_TOKEN is set (test/http/metrics.test.ts covers the token); an ltik never opens it.
+  'GET /metrics': { expect: everyone(404) },
   'GET /': { expect: everyone(200) },
   'GET /lti/login': { expect: everyone(302), query: () => loginQuery },
   'POST /lti/login': { expect: everyone(302), body: () => loginQuery },
