@@ -181,7 +181,10 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     let frame = await launch(`Open “${TITLE}” as ${PEOPLE.student.name}`);
     await sees(TITLE);
     await sees('You have not submitted a draft yet.');
+    // Before the first draft, the data-use notice: read and accepted.
+    await sees('How your work is used');
     await checkScreen(page, 'student-before', { frame });
+    await tool.getByRole('button', { name: 'I have read this and want to continue' }).click();
     await tool.getByLabel('Your text for draft 1').fill(ESSAY);
     await tool.getByRole('button', { name: 'Submit for feedback' }).click();
     await sees('Draft 1');
