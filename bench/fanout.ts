@@ -4,7 +4,7 @@ import { Run } from '../src/models';
 import { createBenchDatabase, type Dialect } from './lib/databases';
 import { freePort, startChild, type Child } from './lib/processes';
 import { round, type Row } from './lib/stats';
-import { BENCH_ENV, connectionWithInstances, createAssignment, ESSAY, linkClaims, openBenchTool, pool } from './lib/tool';
+import { BENCH_ENV, connectionWithInstances, createAssignment, ESSAY, openBenchTool, pool, studentLtik } from './lib/tool';
 
 // 3. Class fan-out (and 4. memory): a class of N students submits at once; each submission makes
 // 3 instances × 3 runs against the mock provider answering in 200 ms, over two connections with a
@@ -34,7 +34,7 @@ export async function fanoutBenchmark(opts: { submissions: number; dialect: Dial
     const students: Array<{ ltik: string; assignmentId: string }> = [];
     for (let s = 0; s < opts.submissions; s += 1) {
       const target = links[s % 2]!;
-      students.push({ ltik: await tool.ltik('moodle-student', linkClaims(target.link, `fanout-student-${s}`)), assignmentId: target.id });
+      students.push({ ltik: await studentLtik(tool, target.link, `fanout-student-${s}`), assignmentId: target.id });
     }
 
     const webPort = await freePort();

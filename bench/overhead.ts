@@ -9,7 +9,7 @@ import { reveal } from '../src/secrets/vault';
 import { createBenchDatabase } from './lib/databases';
 import { freePort, startChild } from './lib/processes';
 import { median, p95, round, type Row } from './lib/stats';
-import { connectionWithInstances, createAssignment, ESSAY, linkClaims, openBenchTool, RUBRIC } from './lib/tool';
+import { connectionWithInstances, createAssignment, ESSAY, openBenchTool, RUBRIC, studentLtik } from './lib/tool';
 
 // 2. Per-call overhead: the tool's own time around one provider call, through the real claim and
 // executeRun (whatever they do: key reveal, adapter, result write, and budget reservation and ledger
@@ -32,8 +32,11 @@ export async function overheadBenchmark(opts: { calls: number }) {
     const link = 'overhead-link';
     const assignmentId = await createAssignment(tool, link, instances, 10, 20);
     const submissions = Math.ceil((opts.calls + WARM_UP) / RUNS_PER_SUBMISSION);
+    const students = new Map<string, string>();
     for (let s = 0; s < submissions; s += 1) {
-      const student = await tool.ltik('moodle-student', linkClaims(link, `overhead-student-${Math.floor(s / 20)}`));
+      const sub = `overhead-student-${Math.floor(s / 20)}`;
+      students.set(sub, students.get(sub) ?? (await studentLtik(tool, link, sub)));
+      const student = students.get(sub)!;
       await tool.api(student, 'post', `/api/v1/assignments/${assignmentId}/submissions`, { text: `${ESSAY} (draft ${s})` });
     }
     const runs = await Run.findAll({ where: { status: 'queued' }, attributes: ['id', 'providerId'], order: [['createdAt', 'ASC'], ['id', 'ASC']] });

@@ -85,6 +85,14 @@ export async function openBenchTool(databaseUrl: string, opts: { jwksDelayMs?: n
   };
 }
 
+/** A student's ltik for resource link `linkId`, with the data-use notice accepted (required before submitting). */
+export async function studentLtik(tool: BenchTool, linkId: string, sub: string): Promise<string> {
+  const ltik = await tool.ltik('moodle-student', linkClaims(linkId, sub));
+  const notice = await tool.api(ltik, 'get', '/api/v1/notice');
+  await tool.api(ltik, 'post', '/api/v1/notice/accept', { version: notice.version });
+  return ltik;
+}
+
 /** Claims for a launch into resource link `linkId` as user `sub`. */
 export function linkClaims(linkId: string, sub?: string): Record<string, unknown> {
   return {

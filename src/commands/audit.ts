@@ -8,7 +8,8 @@ import type { LaunchSession } from '../lti/session';
 export type AuditAction =
   | 'provider.create' | 'provider.update' | 'provider.delete' | 'provider.verify' | 'provider.rotate_key'
   | 'instance.create' | 'instance.update' | 'instance.delete'
-  | 'model.create' | 'model.update' | 'settings.update';
+  | 'model.create' | 'model.update' | 'settings.update'
+  | 'privacy.export' | 'privacy.erase';
 
 export async function recordAudit(
   session: Pick<LaunchSession, 'deployment' | 'user'>,

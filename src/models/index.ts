@@ -6,12 +6,13 @@ import { ModelInstance } from './ModelInstance';
 import { Deployment } from './Deployment';
 import { LtiLaunch } from './LtiLaunch';
 import { LtiPlatform } from './LtiPlatform';
+import { NoticeAcceptance } from './NoticeAcceptance';
 import { Provider } from './Provider';
 import { Run } from './Run';
 import { Submission } from './Submission';
 import { User } from './User';
 
-export { Assignment, AuditEvent, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, Provider, Run, Submission, User };
+export { Assignment, AuditEvent, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, NoticeAcceptance, Provider, Run, Submission, User };
 
 /** Binds every model to this Sequelize instance (one database per process). */
 export function initModels(sequelize: Sequelize): void {
@@ -26,4 +27,5 @@ export function initModels(sequelize: Sequelize): void {
   Assignment.initModel(sequelize);
   Submission.initModel(sequelize);
   Run.initModel(sequelize);
+  NoticeAcceptance.initModel(sequelize);
 }

@@ -4,7 +4,7 @@ import { Op } from 'sequelize';
 import { keyHash } from '../../src/mockLlm/app';
 import { RunningMockLlm, startMockLlm } from '../../src/mockLlm/server';
 import { Run } from '../../src/models';
-import { as } from '../support/api';
+import { acceptDataNotice, as } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { RUBRIC } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
@@ -76,6 +76,7 @@ describe('per-connection concurrency across worker processes', () => {
     const assignment = await as(h, teacher).post('/api/v1/assignments', { title: 'Slots', instructions: 'Write.', rubric: RUBRIC, models, maxDrafts: 10 });
     expect(assignment.status).toBe(201);
     const student = (await h.launch('moodle-student')).ltik!;
+    await acceptDataNotice(h, student);
 
     await Promise.all([spawnWorker(), spawnWorker()]);
     for (let draft = 1; draft <= DRAFTS; draft += 1) {

@@ -6,6 +6,7 @@ import type { Ltijs } from '../../lti/ltijs';
 import { assignmentRoutes } from './assignments';
 import { instanceRoutes } from './instances';
 import { modelRoutes } from './models';
+import { privacyRoutes } from './privacy';
 import { providerRoutes } from './providers';
 import { settingsRoutes } from './settings';
 
@@ -23,5 +24,6 @@ export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler; lti:
   router.use('/models', modelRoutes());
   router.use(settingsRoutes());
   router.use(assignmentRoutes(deps));
+  router.use(privacyRoutes(deps));
   return router;
 }

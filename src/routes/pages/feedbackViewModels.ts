@@ -49,6 +49,7 @@ export const FAILURE_WORDS: Record<string, string> = {
   invalid_output: 'The model\u2019s answer did not follow the rubric format, even after a repair attempt.',
   connection_removed: 'The provider connection was removed.',
   internal: 'An error inside FeedForward.',
+  erased: 'The student\u2019s data was erased before this run finished.',
   unknown: 'An unknown problem.',
 };
 
@@ -191,6 +192,7 @@ export function studentDraft(submission: Submission, assignment: Assignment) {
     draftNumber: s.draftNumber,
     createdAt: s.createdAt,
     releasedAt: s.releasedAt,
+    textRemovedAt: s.textRemovedAt,
     statusWord: STUDENT_WORDS[s.status] ?? 'Waiting for your instructor\u2019s review',
     working: s.status === 'queued' || s.status === 'running',
     feedback: feedback && {
