@@ -9,6 +9,7 @@ import { reveal } from '../src/secrets/vault';
 import { createBenchDatabase } from './lib/databases';
 import { freePort, startChild } from './lib/processes';
 import { median, p95, round, type Row } from './lib/stats';
+import { startProfileIfAsked } from './lib/profile';
 import { connectionWithInstances, createAssignment, ESSAY, openBenchTool, RUBRIC, studentLtik } from './lib/tool';
 
 // 2. Per-call overhead: the tool's own time around one provider call, through the real claim and
@@ -68,6 +69,7 @@ export async function overheadBenchmark(opts: { calls: number }) {
       await bare();
       await viaTool(run);
     }
+    const profiler = await startProfileIfAsked();
     const a: Array<{ wall: number; cpu: number }> = [];
     const b: Array<{ wall: number; cpu: number }> = [];
     for (const [i, run] of runs.slice(WARM_UP, WARM_UP + opts.calls).entries()) {
@@ -79,6 +81,7 @@ export async function overheadBenchmark(opts: { calls: number }) {
         a.push(await measure(bare));
       }
     }
+    await profiler?.stop();
     const overhead = b.map((x, i) => x.wall - a[i]!.wall);
     const cpuOverhead = b.map((x, i) => x.cpu - a[i]!.cpu);
 

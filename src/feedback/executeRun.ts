@@ -3,14 +3,15 @@ import { Op, Sequelize, Transaction, WhereOptions } from 'sequelize';
 import { ConnectionUnavailableError, withProviderAdapter } from '../commands/providerCalls';
 import { settingsOf } from '../commands/settings';
 import type { Logger } from '../logger';
-import { Assignment, Deployment, Provider, Run, Submission } from '../models';
-import { providerUserId } from '../privacy/pseudonym';
+import { Run } from '../models';
+import { providerUserId, pseudonymFor } from '../privacy/pseudonym';
 import { ProviderError } from '../providers/types';
 import type { CompletionResult } from '../providers/types';
 import type { Keyring } from '../secrets/keyring';
 import { parseRunOutput, repairPrompt } from './output';
 import { costMicros, priceFor } from './pricing';
 import { buildPrompt, outputJsonSchema } from './prompt';
+import { loadRunContext } from './runContext';
 import type { RunOutput } from './types';
 
 // Executes one run exactly once per lease: claim (conditional UPDATE), call with a timeout, validate
@@ -78,28 +79,16 @@ async function finish(runId: string, token: string, values: Partial<Run>): Promi
   return affected === 1;
 }
 
-async function previousFeedback(submission: Submission) {
-  if (submission.draftNumber <= 1) return null;
-  const previous = await Submission.findOne({
-    where: { assignmentId: submission.assignmentId, userId: submission.userId, draftNumber: { [Op.lt]: submission.draftNumber }, status: 'released' },
-    order: [['draftNumber', 'DESC']],
-  });
-  const feedback = previous?.feedback;
-  return feedback ? { summary: feedback.summary, criteria: feedback.criteria.map((c) => ({ criterionId: c.criterionId, comment: c.comment, score: c.score })) } : null;
-}
-
 /**
  * Runs one claimed run to a terminal state or back to the queue; returns the run's new status.
  * `stop` (shutdown) aborts the provider call and returns 'running' without writing: the caller
  * then releases the lease (releaseRun).
  */
 export async function executeRun(deps: ExecuteDeps, runId: string, token: string, stop?: AbortSignal): Promise<Run['status']> {
-  const run = await Run.findByPk(runId);
-  const submission = run && (await Submission.findByPk(run.submissionId));
-  const assignment = submission && (await Assignment.findByPk(submission.assignmentId));
-  const provider = run && (await Provider.findOne({ where: { id: run.providerId, deploymentId: run.deploymentId } }));
-  const deployment = run && (await Deployment.findByPk(run.deploymentId));
-  if (!run || !submission || !assignment || !deployment) return 'failed';
+  const context = await loadRunContext(deps.sequelize, runId);
+  if (!context) return 'failed';
+  const { run, submission, assignment, provider, deployment } = context;
+  if (!submission || !assignment || !deployment) return 'failed';
   if (!provider || !deployment.active || submission.text === null) {
     await finish(runId, token, { status: 'failed', errorCode: !provider ? 'connection_removed' : 'unavailable', finishedAt: new Date() });
     return 'failed';
@@ -118,13 +107,13 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     rubric: assignment.rubric,
     draftNumber: submission.draftNumber,
     maxDrafts: assignment.maxDrafts,
-    previousFeedback: await previousFeedback(submission),
+    previousFeedback: context.previousFeedback,
     submissionText: submission.text,
     systemPrompt: snapshot.params.systemPrompt,
   });
   const structuredOutput = { name: 'rubric_feedback', schema: outputJsonSchema(assignment.rubric) };
   // Never the student's identity: a per-deployment salted hash, for providers that take a user field.
-  const user = await providerUserId(deployment.id, submission.userId);
+  const user = deployment.pseudonymSalt ? pseudonymFor(deployment.pseudonymSalt, submission.userId) : await providerUserId(deployment.id, submission.userId);
   const started = Date.now();
   // Renew the lease while the call runs; if another worker took the run over (our lease had
   // expired), abort: its result will be the only one.

@@ -21,7 +21,12 @@ const hmac = (salt: string, value: string) => createHmac('sha256', salt).update(
 
 /** What a provider sees for this user of this deployment: `ffu-` and 32 hex characters. */
 export async function providerUserId(deploymentId: string, userId: string): Promise<string> {
-  return `ffu-${hmac(await pseudonymSalt(deploymentId), `provider:${userId}`).slice(0, 32)}`;
+  return pseudonymFor(await pseudonymSalt(deploymentId), userId);
+}
+
+/** The same, from a salt already read with the deployment (saves a query per provider call). */
+export function pseudonymFor(salt: string, userId: string): string {
+  return `ffu-${hmac(salt, `provider:${userId}`).slice(0, 32)}`;
 }
 
 /** The stable name an erased user keeps in audit rows and usage: `erased-` and 16 hex characters. */
