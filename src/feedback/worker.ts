@@ -2,6 +2,7 @@ import { Op } from 'sequelize';
 import { releaseSubmission } from '../commands/release';
 import type { Ltijs } from '../lti/ltijs';
 import { Run } from '../models';
+import { budgetHousekeeping } from '../budgets/housekeeping';
 import { claimRun, DEFAULT_LEASE_MS, executeRun, ExecuteDeps } from './executeRun';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
@@ -18,6 +19,8 @@ export interface WorkerOptions extends ExecuteDeps {
   /** Calls started per provider connection per minute in this process; 0 or unset: no limit. */
   ratePerMinute?: number;
   pollMs?: number;
+  /** How often this worker releases crashed runs' reservations and re-queues runs waiting for budget. */
+  budgetCheckMs?: number;
 }
 
 export class FeedbackWorker {
@@ -33,6 +36,7 @@ export class FeedbackWorker {
   /** pg-boss on PostgreSQL; undefined on SQLite, where the runs table is polled directly. */
   private jobs: RunJobs | undefined;
   private lastSweep = 0;
+  private lastBudgetCheck = 0;
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -88,6 +92,10 @@ export class FeedbackWorker {
     try {
       do {
         this.again = false;
+        if (Date.now() - this.lastBudgetCheck > (this.opts.budgetCheckMs ?? 10000)) {
+          this.lastBudgetCheck = Date.now();
+          await budgetHousekeeping(this.opts.sequelize);
+        }
         if (this.jobs) {
           await this.takeJobs(this.jobs);
           continue;
@@ -169,7 +177,8 @@ export class FeedbackWorker {
     this.startsByProvider.set(providerId, [...(this.startsByProvider.get(providerId) ?? []), Date.now()]);
     const work = (async () => {
       const status = await executeRun(this.opts, runId, token);
-      if (status === 'running') return; // taken over by another worker after our lease expired
+      // Taken over by another worker after our lease expired, or waiting for budget (re-queued when room frees up).
+      if (status === 'running' || status === 'budget_wait') return;
       if (status === 'queued') {
         // Wake when the backoff ends (the poll would find it too, a little later).
         const run = await Run.findByPk(runId, { attributes: ['nextAttemptAt'] });

@@ -1,6 +1,9 @@
 import type { Sequelize } from 'sequelize';
 import { Assignment } from './Assignment';
 import { AuditEvent } from './AuditEvent';
+import { Budget } from './Budget';
+import { BudgetAlert } from './BudgetAlert';
+import { BudgetReservation } from './BudgetReservation';
 import { CatalogueModel } from './CatalogueModel';
 import { ModelInstance } from './ModelInstance';
 import { Deployment } from './Deployment';
@@ -9,9 +12,10 @@ import { LtiPlatform } from './LtiPlatform';
 import { Provider } from './Provider';
 import { Run } from './Run';
 import { Submission } from './Submission';
+import { UsageEntry } from './UsageEntry';
 import { User } from './User';
 
-export { Assignment, AuditEvent, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, Provider, Run, Submission, User };
+export { Assignment, AuditEvent, Budget, BudgetAlert, BudgetReservation, UsageEntry, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, Provider, Run, Submission, User };
 
 /** Binds every model to this Sequelize instance (one database per process). */
 export function initModels(sequelize: Sequelize): void {
@@ -26,4 +30,8 @@ export function initModels(sequelize: Sequelize): void {
   Assignment.initModel(sequelize);
   Submission.initModel(sequelize);
   Run.initModel(sequelize);
+  UsageEntry.initModel(sequelize);
+  Budget.initModel(sequelize);
+  BudgetReservation.initModel(sequelize);
+  BudgetAlert.initModel(sequelize);
 }

@@ -48,6 +48,8 @@ export const FAILURE_WORDS: Record<string, string> = {
   unavailable: 'The provider could not be reached or was unavailable.',
   invalid_output: 'The model\u2019s answer did not follow the rubric format, even after a repair attempt.',
   connection_removed: 'The provider connection was removed.',
+  budget_forbids_unpriced: 'This model has no known price, and a budget that applies forbids models with no known price.',
+  budget_exhausted: 'Waiting for budget: a budget that applies has no room left. The run starts by itself when room frees up.',
   internal: 'An error inside FeedForward.',
   unknown: 'An unknown problem.',
 };
