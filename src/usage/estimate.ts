@@ -13,6 +13,8 @@ import { Assignment, Deployment, ModelInstance, Provider } from '../models';
 
 export const CHARS_PER_TOKEN = 4;
 export const LOW_SUBMISSION_CHARS = 3000;
+/** The prompt without instructions for a typical three-criterion rubric, for a form not filled in yet. */
+const TYPICAL_PROMPT_CHARS = 4000;
 
 export interface InstanceEstimate {
   instanceId: string;
@@ -46,6 +48,8 @@ function microsOf(runs: number, inTokens: number, outTokens: number, inPrice: nu
 
 /** The prompt's own length without a submission (what every call sends besides the student's text). */
 export function promptOverheadChars(assignment: Pick<Assignment, 'title' | 'instructions' | 'rubric' | 'maxDrafts'>, systemPrompt?: string): number {
+  // A form not filled in yet (no rubric) cannot build a prompt: count its instructions plus a typical rubric.
+  if (assignment.rubric.length === 0) return assignment.instructions.length + TYPICAL_PROMPT_CHARS;
   const prompt = buildPrompt({ assignmentTitle: assignment.title, instructions: assignment.instructions, rubric: assignment.rubric, draftNumber: 1, maxDrafts: assignment.maxDrafts, submissionText: '', systemPrompt });
   return prompt.messages.reduce((n, m) => n + m.content.length, 0) + JSON.stringify(outputJsonSchema(assignment.rubric)).length;
 }

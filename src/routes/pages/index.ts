@@ -11,6 +11,7 @@ import { instancePages } from './instances';
 import { landingPages } from './landing';
 import { settingsPages } from './settings';
 import { studentPages } from './student';
+import { usagePages } from './usage';
 
 /** Server-rendered pages, each behind the launch session: landing pages, the feedback screens and the configuration screens. */
 export function pageRoutes(deps: ConnectionDeps & { session: RequestHandler; lti: Ltijs; config: Config }): Router {
@@ -26,5 +27,6 @@ export function pageRoutes(deps: ConnectionDeps & { session: RequestHandler; lti
   router.use(cataloguePages(admin));
   router.use(settingsPages(admin));
   router.use(availablePages(instructor));
+  router.use(usagePages(deps, admin, instructor));
   return router;
 }
