@@ -6,7 +6,8 @@ import { deploymentBudgets, setBudget } from '../../budgets/manage';
 import { standingOf } from '../../budgets/standing';
 import { dollarsToMicros } from '../../commands/catalogue';
 import { listConnections } from '../../commands/providerConnections';
-import { notFound, validationFailed } from '../../errors';
+import { validationFailed } from '../../errors';
+import { findAssignmentForInstructor } from '../../commands/assignments';
 import { getSession } from '../../lti/session';
 import { Assignment, Budget, User } from '../../models';
 import type { BudgetPeriod, BudgetScope } from '../../models/Budget';
@@ -56,8 +57,10 @@ export function usagePages(deps: { sequelize: Sequelize }, admin: Area, instruct
     const standings = await deploymentBudgets(session.deployment.id);
     const names = await budgetNames(standings.map((s) => s.budget), session.user.id);
     const connections = (await listConnections(session)).filter((c) => c.ownerType === 'system');
-    const assignments = await Assignment.findAll({ where: { deploymentId: session.deployment.id }, attributes: ['id', 'title', 'createdByUserId'], order: [['title', 'ASC']], limit: 500 });
+    const assignments = await Assignment.findAll({ where: { deploymentId: session.deployment.id }, attributes: ['id', 'title', 'contextId', 'createdByUserId'], order: [['title', 'ASC']], limit: 500 });
     const instructors = await User.findAll({ where: { id: [...new Set(assignments.map((a) => a.createdByUserId))] }, attributes: ['id', 'name'] });
+    // Assignment caps from this screen: the assignments of the course the admin launched from.
+    const courseAssignments = assignments.filter((a) => a.contextId === session.launch.contextId);
     renderPage(res, 'admin/usage', 'Usage and budgets', 'usage', {
       period,
       periods: periodChoices(period),
@@ -72,7 +75,7 @@ export function usagePages(deps: { sequelize: Sequelize }, admin: Area, instruct
         { value: 'deployment', label: 'The whole institution' },
         ...connections.map((c) => ({ value: `connection:${c.id}`, label: `Connection: ${c.label}` })),
         ...instructors.map((u) => ({ value: `instructor:${u.id}`, label: `Instructor: ${u.name ?? 'an instructor who shares no name'}` })),
-        ...assignments.map((a) => ({ value: `assignment:${a.id}`, label: `Assignment: ${a.title}` })),
+        ...courseAssignments.map((a) => ({ value: `assignment:${a.id}`, label: `Assignment: ${a.title}` })),
       ],
       csvUrl: `/admin/usage.csv?period=${encodeURIComponent(period)}`,
       notice: noticeFrom(req, NOTICES),
@@ -118,13 +121,12 @@ export function usagePages(deps: { sequelize: Sequelize }, admin: Area, instruct
     });
   }));
 
-  // The per-assignment cap, for the instructor's own assignments (admins use /admin/usage).
+  // The per-assignment cap (admins may also use /admin/usage).
   router.post('/instructor/budgets', ...instructor.post, asyncHandler(async (req, res) => {
     const session = getSession(res);
     const form = new FormReader(req.body);
-    const id = form.text('assignmentId');
-    const assignment = /^[0-9a-f-]{36}$/i.test(id) ? await Assignment.findOne({ where: { id, deploymentId: session.deployment.id, createdByUserId: session.user.id } }) : null;
-    if (!assignment) throw notFound('No such assignment.');
+    // The same rule as PUT /api/v1/assignments/:id/budget: the course's instructors.
+    const assignment = await findAssignmentForInstructor(session, form.text('assignmentId'));
     const limitMicros = limitFrom(form);
     await setBudget(deps.sequelize, session, { scope: 'assignment', scopeId: assignment.id, period: periodFrom(form), limitMicros });
     redirectTo(res, '/instructor/usage', limitMicros === null ? 'removed' : 'saved');
