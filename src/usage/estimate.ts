@@ -85,10 +85,11 @@ export async function estimateAssignment(assignment: Assignment, students: { cou
   }
   const drafts = { low: 1, high: assignment.maxDrafts };
   const sum = (k: 'low' | 'high') => instances.reduce((n, i) => n + (i.perDraftMicros?.[k] ?? 0), 0);
-  const count = students.count;
+  // No priced instance at all: there is no figure to give (never $0).
+  const count = instances.some((i) => !i.priceUnknown) ? students.count : null;
   return {
-    students: count,
-    studentsSource: count === null ? null : students.source,
+    students: students.count,
+    studentsSource: students.count === null ? null : students.source,
     drafts,
     instances,
     lowMicros: count === null ? null : count * drafts.low * sum('low'),

@@ -31,8 +31,15 @@ export interface CallRecord {
 
 /** Appends one provider call; returns its cost (null when unpriced). */
 export async function recordCall(type: Exclude<UsageEntryType, 'correction'>, ctx: CallContext, price: Price, call: CallRecord): Promise<number | null> {
+  const row = callRow(type, ctx, price, call);
+  await UsageEntry.create(row);
+  return row.costMicros;
+}
+
+/** The ledger row of one call: cost from the price in force, in integer micro-dollars. */
+export function callRow(type: Exclude<UsageEntryType, 'correction'>, ctx: CallContext, price: Price, call: CallRecord) {
   const cost = costMicros(price, call.tokensIn, call.tokensOut);
-  await UsageEntry.create({
+  return {
     ...ctx,
     entryType: type,
     tokensIn: call.tokensIn,
@@ -43,8 +50,7 @@ export async function recordCall(type: Exclude<UsageEntryType, 'correction'>, ct
     priceOutputMicros: price.outputMicrosPerMTok,
     latencyMs: call.latencyMs,
     outcome: call.outcome,
-  });
-  return cost;
+  };
 }
 
 /** A correction of an earlier row: a new row with the difference (tokens and cost may be negative). */

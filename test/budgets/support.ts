@@ -17,6 +17,8 @@ export interface HeldLlm {
   inFlightMax: number;
   /** While true, calls wait for release(). */
   hold: boolean;
+  /** Answer texts used first, one per call (e.g. an invalid answer to cause a repair retry). */
+  nextTexts: string[];
   release(): void;
   close(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export async function startHeldLlm(): Promise<HeldLlm> {
     inFlight: 0,
     inFlightMax: 0,
     hold: false,
+    nextTexts: [] as string[],
   };
   const server = http.createServer((req, res) => {
     req.resume();
@@ -38,7 +41,7 @@ export async function startHeldLlm(): Promise<HeldLlm> {
       const answer = () => {
         state.inFlight -= 1;
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(openaiReply(feedbackJson(4, 8, 'budget'), USAGE)));
+        res.end(JSON.stringify(openaiReply(state.nextTexts.shift() ?? feedbackJson(4, 8, 'budget'), USAGE)));
       };
       if (state.hold) waiting.push(answer);
       else setImmediate(answer);
