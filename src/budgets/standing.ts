@@ -35,11 +35,10 @@ export function ledgerWhere(budget: Pick<Budget, 'deploymentId' | 'scope' | 'sco
 
 export async function standingOf(budget: Budget, transaction?: Transaction, now = new Date()): Promise<BudgetStanding> {
   const where = ledgerWhere(budget, now);
-  const [spent, unpricedCalls, reserved] = await Promise.all([
-    UsageEntry.sum('costMicros', { where, transaction }),
-    UsageEntry.count({ where: { ...where, unpriced: true } as WhereOptions, transaction }),
-    BudgetReservation.sum('amountMicros', { where: { budgetId: budget.id, state: 'reserved' }, transaction }),
-  ]);
+  // One after the other: inside a transaction they share one connection.
+  const spent = await UsageEntry.sum('costMicros', { where, transaction });
+  const unpricedCalls = await UsageEntry.count({ where: { ...where, unpriced: true } as WhereOptions, transaction });
+  const reserved = await BudgetReservation.sum('amountMicros', { where: { budgetId: budget.id, state: 'reserved' }, transaction });
   const spentMicros = Number(spent ?? 0);
   const reservedMicros = Number(reserved ?? 0);
   return {

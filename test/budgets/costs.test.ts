@@ -12,6 +12,9 @@ import { CALL_MICROS, HeldLlm, setUpCourse, startHeldLlm, until, USAGE } from '.
 // The usage ledger, unpriced models, the 80% warning and the 100% stop, who may read usage, and
 // the estimate, through the real app, worker and database.
 
+// Worker processes boot tsx and the CPU is shared: these tests get more than the default 30 s.
+jest.setTimeout(90_000);
+
 describe('costs', () => {
   let h: LtiHarness;
   let llm: HeldLlm;

@@ -14,6 +14,9 @@ import { CALL_MICROS, HeldLlm, neededMicros, setUpCourse, startHeldLlm, until } 
 // two worker processes race for 20 runs. Settlement frees what was not used; a killed worker's
 // reservation is released by the recovery sweep.
 
+// Worker processes boot tsx and the CPU is shared: these tests get more than the default 30 s.
+jest.setTimeout(120_000);
+
 describe('budget reservation', () => {
   let h: LtiHarness;
   let databaseUrl: string;
