@@ -13,6 +13,8 @@ import { securityHeaders, setFrameAncestors } from './middlewares/securityHeader
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { apiRoutes } from './routes/api';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from './routes/metrics';
+import { httpMetrics } from './observability/metrics';
 import { pageRoutes } from './routes/pages';
 import type { Runtime } from './runtime';
 import { helpers } from './views/helpers';
@@ -24,6 +26,8 @@ export type ToolApp = Express & {
   jwks: JwksCache;
   /** Stops ltijs's timers and closes its database pool. */
   close(): Promise<void>;
+  /** Marks the process as shutting down: /readyz answers 503 from now on. */
+  drain(): void;
 };
 
 /** Builds the Express app for one runtime; used by the server and by every HTTP test. */
@@ -42,11 +46,14 @@ export async function createApp(ctx: AppContext): Promise<ToolApp> {
   app.set('views', VIEWS_DIR);
 
   app.use(requestId());
+  app.use(httpMetrics());
   app.use(accessLog(logger));
   app.use(securityHeaders({ isProduction: config.isProduction }));
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: config.isProduction ? '1d' : 0, index: false }));
 
-  app.use(healthRoutes(sequelize));
+  let draining = false;
+  app.use(healthRoutes({ sequelize, keyring: ctx.keyring, draining: () => draining }));
+  app.use(metricsRoutes({ sequelize, token: config.metricsToken }));
   app.get('/', (_req, res) => res.render('home', { title: 'FeedForward LTI', publicUrl: config.publicUrl }));
   app.use('/lti', ltiRouter({ config, sequelize, lti, jwks }));
 
@@ -63,6 +70,9 @@ export async function createApp(ctx: AppContext): Promise<ToolApp> {
     close: async () => {
       await stopRunJobs(sequelize);
       await lti.close({ silent: true });
+    },
+    drain: () => {
+      draining = true;
     },
   });
 }

@@ -37,6 +37,12 @@ export interface Config {
   providerRatePerMinute: number;
   /** How long a worker owns a run without renewing; a crashed worker's runs are retried after it. */
   runLeaseMs: number;
+  /** On SIGTERM, how long calls in flight may finish before their runs are released to other workers. */
+  shutdownGraceMs: number;
+  /** A worker process serves /healthz, /readyz and /metrics on this port; undefined: no HTTP. */
+  workerHttpPort: number | undefined;
+  /** Bearer token for GET /metrics; undefined: /metrics is off (404). */
+  metricsToken: string | undefined;
   /** http://localhost URLs allowed for platforms and providers (never in production). */
   allowLocalUrls: boolean;
   /** Things worth telling the operator at boot (generated dev keys, ...). */
@@ -86,6 +92,9 @@ const envSchema = z.object({
   PROVIDER_CONCURRENCY: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be between 1 and 64').max(64, 'must be between 1 and 64').default(4),
   PROVIDER_RATE_PER_MINUTE: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be 0 (no limit) or more').max(100000, 'must be at most 100000').default(0),
   RUN_LEASE_SECONDS: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(2, 'must be at least 2').max(3600, 'must be at most 3600').default(60),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int('must be a whole number of seconds').min(0, 'must be between 0 and 600').max(600, 'must be between 0 and 600').default(30),
+  WORKER_HTTP_PORT: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535').optional(),
+  METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable characters without spaces; generate one with `openssl rand -hex 32`').optional(),
   LTI_TOKEN_MAX_AGE: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(3600, 'must be at most 3600 seconds').default(300),
 });
 
@@ -164,6 +173,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { dataDir
     providerConcurrency: e.PROVIDER_CONCURRENCY ?? 4,
     runLeaseMs: (e.RUN_LEASE_SECONDS ?? 60) * 1000,
     providerRatePerMinute: e.PROVIDER_RATE_PER_MINUTE ?? 0,
+    shutdownGraceMs: (e.SHUTDOWN_GRACE_SECONDS ?? 30) * 1000,
+    metricsToken: e.METRICS_TOKEN,
+    workerHttpPort: e.WORKER_HTTP_PORT,
     warnings,
   };
 }

@@ -1,13 +1,17 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { FeedbackWorker } from './feedback/worker';
 import { ConfigError, loadConfig } from './config';
 import { DatabaseUnreachableError } from './db/connection';
+import { closeServer, exitGracefullyOnSignals } from './lifecycle/shutdown';
 import { createLogger, scrubText } from './logger';
 import { openRuntime } from './runtime';
 import { WrongSecretKeyError } from './secrets/bootCheck';
 
-// Process entry: validate config, connect, migrate, prove the key, then listen.
+// Process entry: validate config, connect, migrate, prove the key, then listen. `npm start` runs the
+// web server and a worker; `npm run web` (RUN_WORKER=false) the web server alone; `npm run worker`
+// (workerProcess.ts) a worker alone.
 
 function fail(message: string): never {
   process.stderr.write(`\nFeedForward LTI cannot start.\n${message}\n\n`);
@@ -54,24 +58,19 @@ async function main(): Promise<void> {
     : undefined;
   worker?.start();
   const server: Server = app.listen(config.port, () => {
-    logger.info({ port: config.port, publicUrl: config.publicUrl }, 'listening');
+    // The real port (PORT=0 picks a free one).
+    logger.info({ port: (server.address() as AddressInfo).port, publicUrl: config.publicUrl, worker: Boolean(worker) }, 'listening');
     process.stdout.write(banner(config.publicUrl));
   });
 
-  // Stop taking requests and work, let calls in flight finish (their leases cover the rest), close pools.
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(0), 35000).unref();
-    server.close();
-    void (async () => {
-      await worker?.stop(30000);
-      await app.close();
-      await runtime.close();
-      process.exit(0);
-    })();
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // Stop taking requests (and /readyz says so) and work; let calls in flight finish within the grace
+  // period, release the rest to other workers; close every pool (pg-boss, ltijs, Sequelize).
+  exitGracefullyOnSignals(logger, config.shutdownGraceMs, async () => {
+    app.drain();
+    await Promise.all([closeServer(server, config.shutdownGraceMs), worker?.stop(config.shutdownGraceMs)]);
+    await app.close();
+    await runtime.close();
+  });
 }
 
 main().catch((err: unknown) => {

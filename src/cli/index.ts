@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerDbCommands } from './dbCommands';
 import { printError } from './output';
 import { registerPlatformCommands } from './platformCommands';
+import { registerPrivacyCommands } from './privacyCommands';
 import { registerSecretsCommands } from './secretsCommands';
 
 // `npm run cli -- <group> <command>`: one entry point for admin tasks.
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerSecretsCommands(program);
   registerPlatformCommands(program);
+  registerPrivacyCommands(program);
   return program;
 }
 

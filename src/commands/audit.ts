@@ -9,6 +9,7 @@ export type AuditAction =
   | 'provider.create' | 'provider.update' | 'provider.delete' | 'provider.verify' | 'provider.rotate_key'
   | 'instance.create' | 'instance.update' | 'instance.delete'
   | 'model.create' | 'model.update' | 'settings.update'
+  | 'privacy.export' | 'privacy.erase'
   | 'budget.update' | 'budget.delete' | 'budget.warning' | 'budget.exhausted';
 
 export async function recordAudit(

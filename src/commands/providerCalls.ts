@@ -1,6 +1,7 @@
 import type { Provider } from '../models';
+import { recordProviderCall } from '../observability/metrics';
 import { providerKindSpec } from '../providers/registry';
-import type { ProviderAdapter, ProviderKind } from '../providers/types';
+import { ProviderError, type ProviderAdapter, type ProviderKind } from '../providers/types';
 import type { Keyring } from '../secrets/keyring';
 import { providerBinding } from '../secrets/storedSecrets';
 import { CredentialUnreadableError, reveal } from '../secrets/vault';
@@ -39,5 +40,24 @@ export async function withProviderAdapter<T>(
     project,
     timeoutMs: opts.timeoutMs,
   });
-  return call(adapter);
+  return call(metered(provider.kind, adapter));
+}
+
+/** The same adapter, counting each call and its latency by outcome (ok or the normalised error code). */
+function metered(kind: string, adapter: ProviderAdapter): ProviderAdapter {
+  const measure = async <T>(operation: 'complete' | 'verify', fn: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      const result = await fn();
+      recordProviderCall(kind, operation, 'ok', (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      recordProviderCall(kind, operation, err instanceof ProviderError ? err.code : 'error', (performance.now() - started) / 1000);
+      throw err;
+    }
+  };
+  return {
+    verify: (signal) => measure('verify', () => adapter.verify(signal)),
+    complete: (req) => measure('complete', () => adapter.complete(req)),
+  };
 }

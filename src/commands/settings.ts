@@ -1,6 +1,7 @@
 import type { LaunchSession } from '../lti/session';
 import type { Deployment } from '../models';
 import { recordAudit } from './audit';
+import { cleanText } from './validation';
 
 // Per-deployment settings, stored in deployments.settings, always read through here so every
 // setting has its built-in default.
@@ -18,12 +19,21 @@ export interface DeploymentSettings {
   defaultParams: DefaultParams;
   /** Local host names an admin approved for OpenAI-compatible base URLs (e.g. an on-premise Ollama). */
   allowedLocalHosts: string[];
+  /** How long submission text is kept (see src/privacy/retention.ts). */
+  retention: RetentionPolicy;
+  /** The data-use notice students accept before their first submission; null shows the built-in text. */
+  dataNotice: string | null;
 }
+
+/** Text is removed `days` after release, or as soon as the feedback is released. */
+export type RetentionPolicy = { mode: 'days_after_release'; days: number } | { mode: 'until_release' };
 
 export const BUILT_IN_SETTINGS: DeploymentSettings = {
   allowInstructorSystemConnections: true,
   defaultParams: { temperature: 0.2, maxTokens: 1500, topP: 1 },
   allowedLocalHosts: [],
+  retention: { mode: 'days_after_release', days: 180 },
+  dataNotice: null,
 };
 
 /** The deployment's settings with built-in defaults for anything unset. */
@@ -33,6 +43,8 @@ export function settingsOf(deployment: Pick<Deployment, 'settings'>): Deployment
     allowInstructorSystemConnections: stored.allowInstructorSystemConnections ?? BUILT_IN_SETTINGS.allowInstructorSystemConnections,
     defaultParams: { ...BUILT_IN_SETTINGS.defaultParams, ...(stored.defaultParams ?? {}) },
     allowedLocalHosts: stored.allowedLocalHosts ?? [],
+    retention: stored.retention ?? BUILT_IN_SETTINGS.retention,
+    dataNotice: stored.dataNotice ?? null,
   };
 }
 
@@ -43,6 +55,8 @@ export async function updateSettings(session: LaunchSession, changes: SettingsCh
   const deployment = session.deployment;
   const current = settingsOf(deployment);
   const next: DeploymentSettings = { ...current, ...changes, defaultParams: { ...current.defaultParams, ...(changes.defaultParams ?? {}) } };
+  // An emptied notice returns to the built-in one.
+  if (changes.dataNotice !== undefined) next.dataNotice = cleanText(changes.dataNotice ?? '').trim() || null;
   await deployment.update({ settings: { ...(deployment.settings ?? {}), ...next } });
   await recordAudit(session, { action: 'settings.update', targetType: 'deployment', targetId: deployment.id, details: { changed: Object.keys(changes) } });
   return next;

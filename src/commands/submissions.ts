@@ -7,6 +7,7 @@ import type { LaunchSession } from '../lti/session';
 import { Assignment, CatalogueModel, ModelInstance, Provider, Run, Submission } from '../models';
 import type { InstanceSnapshot } from '../models/Run';
 import { requireId } from '../policies/ownership';
+import { requireNoticeAccepted } from '../privacy/notice';
 import { cleanText } from './validation';
 
 // A submission and its runs are written in one transaction: one run row per (instance, run index),
@@ -43,6 +44,7 @@ async function plannedRuns(assignment: Assignment, text: string): Promise<Array<
 /** Submits a draft for feedback; identical text within a short window returns the existing draft. */
 export async function createSubmission(sequelize: Sequelize, session: LaunchSession, assignment: Assignment, rawText: string): Promise<SubmissionResult> {
   if (session.role !== 'student') throw forbidden('Only students submit work.');
+  await requireNoticeAccepted(session);
   const text = cleanText(rawText);
   if (!text) throw badRequest('Write something before submitting.');
   if (text.length > assignment.maxChars) throw payloadTooLarge(`Your text has ${text.length} characters; this assignment accepts at most ${assignment.maxChars}.`);

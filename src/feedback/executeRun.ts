@@ -4,6 +4,7 @@ import { ConnectionUnavailableError, withProviderAdapter } from '../commands/pro
 import { settingsOf } from '../commands/settings';
 import type { Logger } from '../logger';
 import { Assignment, Deployment, Provider, Run, Submission } from '../models';
+import { providerUserId } from '../privacy/pseudonym';
 import { ProviderError } from '../providers/types';
 import type { CompletionResult } from '../providers/types';
 import type { Keyring } from '../secrets/keyring';
@@ -58,6 +59,19 @@ export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: num
   return affected === 1 ? token : null;
 }
 
+/**
+ * Gives a claimed run back to the queue at once (graceful shutdown): only while `token` still holds
+ * its lease, so a run that finished or was taken over meanwhile is left alone. The interrupted
+ * attempt is not counted against the run's retries.
+ */
+export async function releaseRun(sequelize: Sequelize, runId: string, token: string): Promise<boolean> {
+  const [affected] = await Run.update(
+    { status: 'queued', leaseToken: null, leaseExpiresAt: null, nextAttemptAt: null, attempts: sequelize.literal('CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END') as unknown as number },
+    { where: { id: runId, status: 'running', leaseToken: token } },
+  );
+  return affected === 1;
+}
+
 async function finish(runId: string, token: string, values: Partial<Run>): Promise<boolean> {
   const [affected] = await Run.update({ ...values, leaseToken: null, leaseExpiresAt: null }, { where: { id: runId, status: 'running', leaseToken: token } });
   return affected === 1;
@@ -73,8 +87,12 @@ async function previousFeedback(submission: Submission) {
   return feedback ? { summary: feedback.summary, criteria: feedback.criteria.map((c) => ({ criterionId: c.criterionId, comment: c.comment, score: c.score })) } : null;
 }
 
-/** Runs one claimed run to a terminal state or back to the queue; returns the run's new status. */
-export async function executeRun(deps: ExecuteDeps, runId: string, token: string): Promise<Run['status']> {
+/**
+ * Runs one claimed run to a terminal state or back to the queue; returns the run's new status.
+ * `stop` (shutdown) aborts the provider call and returns 'running' without writing: the caller
+ * then releases the lease (releaseRun).
+ */
+export async function executeRun(deps: ExecuteDeps, runId: string, token: string, stop?: AbortSignal): Promise<Run['status']> {
   const run = await Run.findByPk(runId);
   const submission = run && (await Submission.findByPk(run.submissionId));
   const assignment = submission && (await Assignment.findByPk(submission.assignmentId));
@@ -118,6 +136,8 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     await finish(runId, token, { status: 'failed', errorCode: 'budget_forbids_unpriced', finishedAt: new Date() });
     return 'failed';
   }
+  // Never the student's identity: a per-deployment salted hash, for providers that take a user field.
+  const user = await providerUserId(deployment.id, submission.userId);
   const started = Date.now();
   // Renew the lease while the call runs; if another worker took the run over (our lease had
   // expired), abort: its result will be the only one.
@@ -141,11 +161,11 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
       provider,
       async (adapter) => {
         const call = async (messages: typeof prompt.messages | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>): Promise<CompletionResult> => {
-          const signal = AbortSignal.any([AbortSignal.timeout(deps.callTimeoutMs ?? 120000), lost.signal]);
+          const signal = AbortSignal.any([AbortSignal.timeout(deps.callTimeoutMs ?? 120000), lost.signal, ...(stop ? [stop] : [])]);
           const callStarted = Date.now();
           let result: CompletionResult;
           try {
-            result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, signal });
+            result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, user, signal });
           } catch (err) {
             const outcome = lost.signal.aborted ? 'aborted' : err instanceof ProviderError ? err.code : 'error';
             await charges.record({ tokensIn: 0, tokensOut: 0, latencyMs: Date.now() - callStarted, outcome });
@@ -173,6 +193,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     await charges.end();
     const latencyMs = Date.now() - started;
     if (lost.signal.aborted) return 'running'; // another worker owns the run now
+    if (stop?.aborted) return 'running'; // shutting down: the worker releases the lease
     if (err instanceof ProviderError) {
       if (err.code === 'auth') await provider.update({ status: 'invalid', statusReason: 'auth', verifiedAt: new Date() });
       if (RETRYABLE.has(err.code) && run.attempts < (deps.maxAttempts ?? 4)) {

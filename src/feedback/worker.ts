@@ -3,7 +3,8 @@ import { releaseSubmission } from '../commands/release';
 import type { Ltijs } from '../lti/ltijs';
 import { Run } from '../models';
 import { budgetHousekeeping } from '../budgets/housekeeping';
-import { claimRun, DEFAULT_LEASE_MS, executeRun, ExecuteDeps } from './executeRun';
+import { scheduleRetention, type RetentionSchedule } from '../privacy/retention';
+import { claimRun, DEFAULT_LEASE_MS, executeRun, ExecuteDeps, releaseRun } from './executeRun';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
 import { RunJobs, runJobsFor } from './runJobs';
@@ -21,6 +22,8 @@ export interface WorkerOptions extends ExecuteDeps {
   pollMs?: number;
   /** How often this worker releases crashed runs' reservations and re-queues runs waiting for budget. */
   budgetCheckMs?: number;
+  /** How often this worker removes expired submission texts (hourly by default); 0: never. */
+  retentionEveryMs?: number;
 }
 
 export class FeedbackWorker {
@@ -28,6 +31,10 @@ export class FeedbackWorker {
   /** Start times of recent calls per connection, for the per-minute rate. */
   private readonly startsByProvider = new Map<string, number[]>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Lease token of each run this process is executing, to release on shutdown. */
+  private readonly leases = new Map<string, string>();
+  private readonly stopping = new AbortController();
+  private currentTick: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private again = false;
@@ -37,6 +44,7 @@ export class FeedbackWorker {
   private jobs: RunJobs | undefined;
   private lastSweep = 0;
   private lastBudgetCheck = 0;
+  private retention: RetentionSchedule | undefined;
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -47,16 +55,32 @@ export class FeedbackWorker {
     this.timer = setInterval(this.wake, this.opts.pollMs ?? 1000);
     this.timer.unref();
     this.wake();
+    this.retention = scheduleRetention(this.opts);
   }
 
-  /** Stops taking work and waits up to graceMs for calls in flight; unfinished runs keep their lease and are picked up again when it expires. */
-  async stop(graceMs = 30000): Promise<void> {
+  /**
+   * Stops taking work and lets calls in flight finish for up to graceMs; then aborts the rest and
+   * releases their runs (queued again, lease cleared, job re-sent) so another worker takes them at
+   * once. Returns how many runs were released.
+   */
+  async stop(graceMs = 30000): Promise<{ released: number }> {
     this.stopped = true;
     runQueue.off('queued', this.wake);
     if (this.timer) clearInterval(this.timer);
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => { timeout = setTimeout(resolve, graceMs); })]);
-    if (timeout) clearTimeout(timeout);
+    await this.retention?.stop();
+    await this.currentTick;
+    await settleWithin([...this.inFlight], graceMs);
+    if (this.leases.size === 0) return { released: 0 };
+    const interrupted = [...this.leases];
+    this.stopping.abort();
+    await settleWithin([...this.inFlight], 5000);
+    const released: string[] = [];
+    for (const [runId, token] of interrupted) {
+      if (await releaseRun(this.opts.sequelize, runId, token).catch(() => false)) released.push(runId);
+    }
+    if (this.jobs && released.length) await this.jobs.enqueue(this.opts.sequelize, released).catch((err: unknown) => this.opts.logger.warn({ err }, 'released runs not re-sent; the sweep will find them'));
+    if (released.length) this.opts.logger.info({ released: released.length }, 'runs released for other workers');
+    return { released: released.length };
   }
 
   /** Resolves when nothing is in flight (tests and benchmarks). */
@@ -82,13 +106,18 @@ export class FeedbackWorker {
     return Math.min(concurrency, rate - recent.length);
   }
 
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
+  private tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.ticking) {
       this.again = true;
-      return;
+      return this.currentTick;
     }
     this.ticking = true;
+    this.currentTick = this.poll();
+    return this.currentTick;
+  }
+
+  private async poll(): Promise<void> {
     try {
       do {
         this.again = false;
@@ -159,7 +188,7 @@ export class FeedbackWorker {
     for (const job of fetched) {
       const run = await Run.findByPk(job.runId, { attributes: ['id', 'providerId', 'submissionId'] });
       if (!run) continue;
-      if (this.capacity(run.providerId) <= 0) {
+      if (this.stopped || this.capacity(run.providerId) <= 0) {
         later.push(run.id);
         continue;
       }
@@ -175,10 +204,13 @@ export class FeedbackWorker {
   private launch(runId: string, providerId: string, submissionId: string, token: string): void {
     this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 0) + 1);
     this.startsByProvider.set(providerId, [...(this.startsByProvider.get(providerId) ?? []), Date.now()]);
+    this.leases.set(runId, token);
     const work = (async () => {
-      const status = await executeRun(this.opts, runId, token);
-      // Taken over by another worker after our lease expired, or waiting for budget (re-queued when room frees up).
-      if (status === 'running' || status === 'budget_wait') return;
+      const status = await executeRun(this.opts, runId, token, this.stopping.signal);
+      if (status === 'running') return; // taken over by another worker, or interrupted by stop()
+      this.leases.delete(runId);
+      this.opts.logger.info({ runId, status }, 'run executed');
+      if (status === 'budget_wait') return; // queued again when room frees up (src/budgets/waiters.ts)
       if (status === 'queued') {
         // Wake when the backoff ends (the poll would find it too, a little later).
         const run = await Run.findByPk(runId, { attributes: ['nextAttemptAt'] });
@@ -192,10 +224,19 @@ export class FeedbackWorker {
     })()
       .catch((err: unknown) => this.opts.logger.error({ err, runId }, 'run handling failed'))
       .finally(() => {
+        if (!this.stopping.signal.aborted) this.leases.delete(runId);
         this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 1) - 1);
         this.inFlight.delete(work);
         this.wake();
       });
     this.inFlight.add(work);
   }
+}
+
+/** Waits until every promise settles or `ms` pass, whichever comes first. */
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(promises), new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  if (timer) clearTimeout(timer);
 }

@@ -13,6 +13,7 @@ import { loginRoute } from './loginRoute';
 import { LoginStates } from './loginStates';
 import { handOffValidatedLaunch, Ltijs, withdrawLaunch } from './ltijs';
 import { landingPath } from './landing';
+import { recordLaunch } from '../observability/metrics';
 
 // Everything under /lti. Our routes come first; ltijs's app gets only what is left: the tool JWKS
 // (/lti/keys) and the end of a launch that our validator already accepted.
@@ -65,7 +66,12 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
       next();
     })().catch(next);
   };
-  router.post('/launch', launchGuard);
+  // Every launch is counted once, when its answer is sent: a redirect into the tool, or a refusal code.
+  const countLaunch: RequestHandler = (_req, res, next) => {
+    res.on('finish', () => recordLaunch(res.statusCode < 400 ? 'success' : String(res.locals.errorCode ?? 'error')));
+    next();
+  };
+  router.post('/launch', countLaunch, launchGuard);
 
   // ltijs (ltiaas mode) finishes the launch and calls these with res.locals.ltik set.
   // ltijs's sub-app has no view engine: refusals go to our error translator through next().

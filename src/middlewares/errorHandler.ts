@@ -3,6 +3,7 @@ import { HttpError } from '../errors';
 import { LaunchError } from '../lti/launchErrors';
 import { setFrameAncestors } from './securityHeaders';
 import type { Logger } from '../logger';
+import { requestContext } from './requestContext';
 
 export function wantsJson(req: Request): boolean {
   return req.originalUrl.startsWith('/api/') || (!!req.get('accept')?.includes('application/json') && !req.accepts('html'));
@@ -26,8 +27,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = classify(err);
     const requestId = res.locals.requestId as string | undefined;
-    if (httpError.status >= 500) logger.error({ err, requestId, path: req.path }, 'unhandled error');
-    else logger.info({ requestId, status: httpError.status, code: httpError.code }, 'request refused');
+    // For metrics and the access log: why this request was refused (one of our fixed codes).
+    res.locals.errorCode = httpError.code;
+    if (httpError.status >= 500) logger.error({ err, ...requestContext(res), path: req.path }, 'unhandled error');
+    else logger.info({ ...requestContext(res), status: httpError.status, code: httpError.code }, 'request refused');
     if (res.headersSent) return;
     res.status(httpError.status);
     if (wantsJson(req)) {

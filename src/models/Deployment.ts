@@ -11,6 +11,8 @@ export class Deployment extends Model<InferAttributes<Deployment>, InferCreation
   declare settings: CreationOptional<Record<string, unknown>>;
   declare platformId: CreationOptional<string | null>;
   declare registeredVia: CreationOptional<string | null>;
+  /** Salts the pseudonym providers see for a user; see src/privacy/pseudonym.ts. */
+  declare pseudonymSalt: CreationOptional<string | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -26,6 +28,7 @@ export class Deployment extends Model<InferAttributes<Deployment>, InferCreation
         settings: { type: DataTypes.JSON, allowNull: false, defaultValue: {} },
         platformId: { type: DataTypes.UUID, allowNull: true },
         registeredVia: { type: DataTypes.STRING(16), allowNull: true },
+        pseudonymSalt: { type: DataTypes.STRING(64), allowNull: true },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

@@ -21,6 +21,8 @@ export class Submission extends Model<InferAttributes<Submission>, InferCreation
   declare releasedByUserId: CreationOptional<string | null>;
   declare agsStatus: CreationOptional<'sent' | 'failed' | 'not_applicable' | null>;
   declare agsError: CreationOptional<string | null>;
+  /** When retention or erasure removed the text (text is then null). */
+  declare textRemovedAt: CreationOptional<Date | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -42,6 +44,7 @@ export class Submission extends Model<InferAttributes<Submission>, InferCreation
         releasedByUserId: { type: DataTypes.UUID, allowNull: true },
         agsStatus: { type: DataTypes.STRING(16), allowNull: true },
         agsError: { type: DataTypes.STRING(300), allowNull: true },
+        textRemovedAt: { type: DataTypes.DATE, allowNull: true },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

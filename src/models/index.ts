@@ -9,13 +9,14 @@ import { ModelInstance } from './ModelInstance';
 import { Deployment } from './Deployment';
 import { LtiLaunch } from './LtiLaunch';
 import { LtiPlatform } from './LtiPlatform';
+import { NoticeAcceptance } from './NoticeAcceptance';
 import { Provider } from './Provider';
 import { Run } from './Run';
 import { Submission } from './Submission';
 import { UsageEntry } from './UsageEntry';
 import { User } from './User';
 
-export { Assignment, AuditEvent, Budget, BudgetAlert, BudgetReservation, UsageEntry, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, Provider, Run, Submission, User };
+export { Assignment, AuditEvent, Budget, BudgetAlert, BudgetReservation, CatalogueModel, Deployment, LtiLaunch, LtiPlatform, ModelInstance, NoticeAcceptance, Provider, Run, Submission, UsageEntry, User };
 
 /** Binds every model to this Sequelize instance (one database per process). */
 export function initModels(sequelize: Sequelize): void {
@@ -30,6 +31,7 @@ export function initModels(sequelize: Sequelize): void {
   Assignment.initModel(sequelize);
   Submission.initModel(sequelize);
   Run.initModel(sequelize);
+  NoticeAcceptance.initModel(sequelize);
   UsageEntry.initModel(sequelize);
   Budget.initModel(sequelize);
   BudgetReservation.initModel(sequelize);

@@ -69,7 +69,13 @@ export function presentModel(m: CatalogueModel) {
 }
 
 export function presentSettings(s: DeploymentSettings) {
-  return { allowInstructorSystemConnections: s.allowInstructorSystemConnections, defaultParams: s.defaultParams, allowedLocalHosts: s.allowedLocalHosts };
+  return {
+    allowInstructorSystemConnections: s.allowInstructorSystemConnections,
+    defaultParams: s.defaultParams,
+    allowedLocalHosts: s.allowedLocalHosts,
+    retention: s.retention,
+    dataNotice: s.dataNotice,
+  };
 }
 
 export function presentAuditEvent(e: AuditEvent) {

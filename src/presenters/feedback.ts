@@ -31,6 +31,8 @@ export function presentSubmission(s: Submission, opts: { instructor: boolean }) 
     status: s.status,
     createdAt: s.createdAt,
     releasedAt: s.releasedAt,
+    /** When retention or erasure removed the text; null while it is kept. */
+    textRemovedAt: s.textRemovedAt,
     feedback: visible && s.feedback ? { ...s.feedback, overallScore: s.overallScore, label: 'AI-generated feedback' } : null,
     ...(opts.instructor
       ? { aggregate: s.aggregate, gradebook: { status: s.agsStatus, error: s.agsError }, textRemoved: s.text === null }

@@ -15,6 +15,25 @@ export class WrongSecretKeyError extends Error {
 type CheckRow = { kid: string; token: string };
 
 /**
+ * The boot check again, read-only and cheap (for /readyz): true when the stored check value exists
+ * and the configured keys decrypt it. Never writes, never names a key.
+ */
+export async function secretKeyMatches(sequelize: Sequelize, keyring: Keyring): Promise<boolean> {
+  const rows = await sequelize.query<CheckRow>('SELECT kid, token FROM key_checks WHERE id = :id', {
+    replacements: { id: CHECK_ID },
+    type: QueryTypes.SELECT,
+    logging: false,
+  });
+  const check = rows[0];
+  if (!check) return false;
+  try {
+    return keyring.hasKey(check.kid) && keyring.decrypt(check).toString('utf8') === CHECK_PLAINTEXT;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Proves the configured keys can read this database before anything is written. Throws
  * WrongSecretKeyError naming key ids (fingerprints), never keys. Returns what it did.
  */

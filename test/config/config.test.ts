@@ -56,6 +56,18 @@ describe('configuration', () => {
     expect(text).not.toContain('tooShortSecret9'); // never echoes a secret value
   });
 
+  test('operations settings: a 30 s shutdown grace, metrics off and no worker port by default; bad values are explained without echoing a token', () => {
+    const defaults = loadConfig({}, { dataDir: tmpDir() });
+    expect(defaults).toMatchObject({ shutdownGraceMs: 30000, metricsToken: undefined, workerHttpPort: undefined });
+    const set = loadConfig({ SHUTDOWN_GRACE_SECONDS: '5', METRICS_TOKEN: strong, WORKER_HTTP_PORT: '9100' }, { dataDir: tmpDir() });
+    expect(set).toMatchObject({ shutdownGraceMs: 5000, metricsToken: strong, workerHttpPort: 9100 });
+    const problems = problemsOf({ SHUTDOWN_GRACE_SECONDS: '-1', METRICS_TOKEN: 'short token', WORKER_HTTP_PORT: 'ninety' }).join('\n');
+    expect(problems).toMatch(/^SHUTDOWN_GRACE_SECONDS: must be between 0 and 600/m);
+    expect(problems).toMatch(/^METRICS_TOKEN: .*openssl rand -hex 32/m);
+    expect(problems).toMatch(/^WORKER_HTTP_PORT: /m);
+    expect(problems).not.toContain('short token');
+  });
+
   test('an unparseable DATABASE_URL is a clear message', () => {
     expect(problemsOf({ DATABASE_URL: 'postgres://' })).toEqual([expect.stringMatching(/^DATABASE_URL: /)]);
     expect(problemsOf({ DATABASE_URL: 'sqlite:' })).toEqual([expect.stringMatching(/^DATABASE_URL: use sqlite:<path>/)]);

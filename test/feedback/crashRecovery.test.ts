@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { Run, Submission } from '../../src/models';
-import { as } from '../support/api';
+import { acceptDataNotice, as } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
@@ -66,6 +66,7 @@ describe('crash recovery', () => {
       models: [{ instanceId: instance.body.id, runs: 1, weight: 1 }],
     });
     const student = (await h.launch('moodle-student')).ltik!;
+    await acceptDataNotice(h, student);
     const submitted = await as(h, student).post(`/api/v1/assignments/${assignment.body.id}/submissions`, { text: 'Survive the crash.' });
     expect(submitted.status).toBe(201);
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startMockLlm } from '../../src/mockLlm/server';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run } from '../../src/models';
-import { as } from '../support/api';
+import { acceptDataNotice, as } from '../support/api';
 import { RUBRIC, settled } from '../support/feedback';
 import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
@@ -29,6 +29,7 @@ describe('provider limits', () => {
     const teacher = (await h.launch('moodle-teacher', { claims: rl })).ltik!;
     const assignment = await as(h, teacher).post('/api/v1/assignments', { title: 'Limits', instructions: 'Write.', rubric: RUBRIC, models: [{ instanceId: instance.body.id, runs, weight: 1 }], quorum: 1 });
     const student = (await h.launch('moodle-student', { claims: rl })).ltik!;
+    await acceptDataNotice(h, student);
     const submission = await as(h, student).post(`/api/v1/assignments/${assignment.body.id}/submissions`, { text: 'Limits text.' });
     expect(submission.status).toBe(201);
     return { teacher, submissionId: submission.body.id as string };

@@ -4,7 +4,7 @@ import { QueryTypes } from 'sequelize';
 import { runJobsFor } from '../../src/feedback/runJobs';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run, Submission } from '../../src/models';
-import { as, OPENAI_KEY } from '../support/api';
+import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
@@ -41,6 +41,7 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
     const assignment = await as(h, teacher).post('/api/v1/assignments', { title: 'Jobs', instructions: 'Write.', rubric: RUBRIC, models: [{ instanceId: instance.body.id, runs: 2, weight: 1 }], maxDrafts: 10 });
     assignmentId = assignment.body.id;
     student = (await h.launch('moodle-student')).ltik!;
+    await acceptDataNotice(h, student);
   });
   afterAll(async () => {
     nock.cleanAll();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run, Submission } from '../../src/models';
-import { as, OPENAI_KEY } from '../support/api';
+import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
 import { anthropicReply, feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
 
 /** Blocks real outbound HTTP except the local test platform. */
@@ -63,6 +63,7 @@ describe('feedback pipeline', () => {
     const studentSub = `student-${randomUUID().slice(0, 8)}`;
     const student = await h.launch('moodle-student', { claims: { ...rl, sub: studentSub, name: 'Stu Canary', email: 'stu.canary@example.edu' } });
     h.platform.setLearner(studentSub, true);
+    await acceptDataNotice(h, student.ltik!);
     return { assignmentId: created.body.id as string, teacher: teacherHere, student: student.ltik!, studentSub };
   }
 
@@ -267,6 +268,7 @@ describe('timeouts', () => {
     const teacher = (await h.launch('moodle-teacher')).ltik!;
     const assignment = await as(h, teacher).post('/api/v1/assignments', { title: 'T', instructions: 'I', rubric: RUBRIC, models: [{ instanceId: instance.body.id, runs: 1, weight: 1 }] });
     const student = (await h.launch('moodle-student')).ltik!;
+    await acceptDataNotice(h, student);
     nock('https://api.openai.com').post('/v1/chat/completions').delay(3000).reply(200, openaiReply(feedbackJson(3, 7)));
     const sub = await as(h, student).post(`/api/v1/assignments/${assignment.body.id}/submissions`, { text: 'Too slow.' });
     const view = await settled(h, teacher, sub.body.id);

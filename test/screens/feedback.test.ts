@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import request from 'supertest';
 import { Assignment, Submission } from '../../src/models';
-import { as, OPENAI_KEY } from '../support/api';
+import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { CLAIM, extractAutoSubmitForm } from '../support/platform';
@@ -46,6 +46,8 @@ describe('feedback screens: set-up, deep linking, student page, web rules', () =
     const sub = typeof claims.sub === 'string' ? claims.sub : fixture === 'moodle-student' ? `student-${randomUUID().slice(0, 8)}` : 'teacher-1';
     const result = await h.launch(fixture, { claims: { ...claims, sub } });
     if (!result.ltik) throw new Error(`launch of ${fixture} gave no ltik (${result.status})`);
+    // Students here have read the data-use notice (test/privacy covers the notice itself).
+    if (fixture === 'moodle-student') await acceptDataNotice(h, result.ltik);
     return { ltik: result.ltik, sub, location: result.location };
   }
   const teacherOn = (link: { id: string }, extra: Record<string, unknown> = {}) => launch('moodle-teacher', { [CLAIM.resourceLink]: link, ...extra });

@@ -3,7 +3,7 @@ import nock from 'nock';
 import request from 'supertest';
 import type { FeedbackWorker } from '../../src/feedback/worker';
 import { Assignment, Run, Submission } from '../../src/models';
-import { as, OPENAI_KEY } from '../support/api';
+import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { feedbackJson, openaiReply, settled, startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
@@ -45,6 +45,7 @@ describe('feedback screens with the worker', () => {
   async function launch(fixture: 'moodle-teacher' | 'moodle-student', claims: Record<string, unknown>, sub: string): Promise<Actor> {
     const result = await h.launch(fixture, { claims: { ...claims, sub } });
     if (!result.ltik) throw new Error(`launch of ${fixture} gave no ltik (${result.status})`);
+    if (fixture === 'moodle-student') await acceptDataNotice(h, result.ltik);
     return { ltik: result.ltik, sub };
   }
 

@@ -92,6 +92,9 @@ describe('admin instances, settings and audit', () => {
       allowInstructorSystemConnections: false,
       defaultParams: { temperature: 0.4, maxTokens: 2000, topP: 0.9 },
       allowedLocalHosts: ['ollama.campus.internal', 'vllm.campus.internal'],
+      // A form without the student-data fields keeps the built-in retention and notice.
+      retention: { mode: 'days_after_release', days: 180 },
+      dataNotice: null,
     });
 
     const refused = await postForm(h, '/admin/settings', admin, { allowInstructorSystemConnections: '1', temperature: '0.4', maxTokens: '2000', topP: '5', allowedLocalHosts: 'not a/host' });

@@ -3,7 +3,7 @@ import nock from 'nock';
 import request from 'supertest';
 import { addDeployment } from '../../src/lti/platforms';
 import { Submission } from '../../src/models';
-import { as, Cast, launchCast, OPENAI_KEY } from '../support/api';
+import { acceptDataNotice, as, Cast, launchCast, OPENAI_KEY } from '../support/api';
 import { RUBRIC } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { listRoutes, routeKey } from '../support/routes';
@@ -41,15 +41,17 @@ type Owner =
   | 'course' // the assignment of the cast's course (made by the instructor)
   | 'otherCourse' // an assignment or submission of another course of the same deployment
   | 'own' // the cast student's own submission
-  | 'classmate'; // another student's submission in the cast's course
+  | 'classmate' // another student's submission in the cast's course
+  | 'member'; // a user (a student) of this deployment
 
-type Kind = 'connection' | 'instance' | 'model' | 'assignment' | 'submission';
+type Kind = 'connection' | 'instance' | 'model' | 'assignment' | 'submission' | 'user';
 const OWNERS: Record<Kind, readonly Owner[]> = {
   connection: ['system', 'instructor'],
   instance: ['system', 'instructor'],
   model: ['catalogue'],
   assignment: ['course', 'otherCourse'],
   submission: ['own', 'classmate', 'otherCourse'],
+  user: ['member'],
 };
 
 function kindOf(path: string): Kind {
@@ -58,6 +60,7 @@ function kindOf(path: string): Kind {
   if (/\/(models|catalogue)\/:id/.test(path)) return 'model';
   if (/\/assignments\/:id/.test(path)) return 'assignment';
   if (/\/submissions\/:id/.test(path)) return 'submission';
+  if (/\/users\/:id/.test(path)) return 'user';
   throw new Error(`no object kind for ${path}: teach kindOf() about it`);
 }
 
@@ -146,6 +149,7 @@ const fx = {} as {
   model: Record<'catalogue', Obj>;
   assignment: Record<'course' | 'otherCourse', Obj>;
   submission: Record<'own' | 'classmate' | 'otherCourse', Obj>;
+  user: Record<'member', Obj>;
   /** Per actor, the connection and institution-usable instance their own bodies name. */
   own: Record<'admin' | 'instructor' | 'otherInstructor' | 'foreignAdmin', { connectionId: string; instanceId: string }>;
 };
@@ -238,8 +242,25 @@ async function makeSubmission(studentLtik: string, assignmentId: string): Promis
   return { id: body.id as string, label, assignmentId };
 }
 
-const newClassmate = () => launchLtik('moodle-student', { sub: `classmate-${randomUUID()}`, name: 'Class Mate' });
-const newOtherCourseStudent = () => launchLtik('moodle-student', { ...COURSE_2, sub: `c2-student-${randomUUID()}`, name: 'Other Student' });
+/** A student who has accepted the data-use notice, as every submitting student has. */
+async function launchStudent(claims: Record<string, unknown>): Promise<string> {
+  const ltik = await launchLtik('moodle-student', claims);
+  await acceptDataNotice(h, ltik);
+  return ltik;
+}
+const newClassmate = () => launchStudent({ sub: `classmate-${randomUUID()}`, name: 'Class Mate' });
+const newOtherCourseStudent = () => launchStudent({ ...COURSE_2, sub: `c2-student-${randomUUID()}`, name: 'Other Student' });
+
+/** A student of this deployment, for the admin's export and erasure. */
+async function makeMember(): Promise<Obj> {
+  const label = `Matrix Member ${token()}`;
+  const ltik = await launchStudent({ sub: `member-${randomUUID()}`, name: label });
+  const me = await as(h, ltik).get('/api/v1/me');
+  hiddenFrom.set(label, HIDDEN.deployment);
+  return { id: me.body.user.id as string, label };
+}
+/** The body of an acceptance of the notice the actor is shown (none without a session). */
+const noticeVersion = async (c: Case): Promise<Body> => ({ version: ltiks[c.actor] ? (await as(h, ltiks[c.actor]).get('/api/v1/notice')).body.version : 'none' });
 
 /** Fresh objects for routes that consume theirs. */
 const FRESH: Record<Kind, Partial<Record<Owner, () => Promise<Obj>>>> = {
@@ -253,6 +274,7 @@ const FRESH: Record<Kind, Partial<Record<Owner, () => Promise<Obj>>>> = {
   },
   model: { catalogue: () => makeModel() },
   assignment: {},
+  user: { member: () => makeMember() },
   submission: {
     own: async () => makeSubmission(cast.student, fx.assignment.course.id),
     classmate: async () => makeSubmission(await newClassmate(), fx.assignment.course.id),
@@ -326,6 +348,9 @@ const TABLE: Record<string, Row> = {
   // Public: the same answer for everyone, with or without an ltik.
   'GET /static/*': { expect: everyone(200), path: '/static/app.css' },
   'GET /healthz': { expect: everyone(200) },
+  'GET /readyz': { expect: everyone(200) },
+  // Off unless METRICS_TOKEN is set (test/http/metrics.test.ts covers the token); an ltik never opens it.
+  'GET /metrics': { expect: everyone(404) },
   'GET /': { expect: everyone(200) },
   'GET /lti/login': { expect: everyone(302), query: () => loginQuery },
   'POST /lti/login': { expect: everyone(302), body: () => loginQuery },
@@ -402,6 +427,14 @@ const TABLE: Record<string, Row> = {
   },
 
   'GET /api/v1/submissions/mine': { expect: session(200) },
+
+  // Student data: every launched user reads the notice, students accept it; admins find, export
+  // and erase this deployment's users (another deployment's admin: 404).
+  'GET /api/v1/notice': { expect: session(200) },
+  'POST /api/v1/notice/accept': { expect: studentOnly(200), body: noticeVersion },
+  'GET /api/v1/privacy/users': { expect: administer(200), query: () => ({ q: 'matrix' }) },
+  'GET /api/v1/privacy/users/:id/export': { owners: { member: manageSystem(200) } },
+  'POST /api/v1/privacy/users/:id/erase': { owners: { member: manageSystem(200) }, fresh: true },
   'GET /api/v1/submissions/:id': {
     owners: {
       own: s(200, 200, 200, 200, 404, 401),
@@ -462,6 +495,9 @@ const TABLE: Record<string, Row> = {
   'GET /admin/settings': { expect: administer(200) },
   'POST /admin/settings': { expect: administer(REDIRECT), body: settingsForm },
   'GET /admin/audit': { expect: administer(200) },
+  'GET /admin/privacy': { expect: administer(200), query: () => ({ q: 'matrix' }) },
+  'POST /admin/privacy/users/:id/erase': { owners: { member: manageSystem(REDIRECT) }, fresh: true, body: () => ({ confirm: '1' }) },
+  'POST /student/notice': { expect: studentOnly(REDIRECT), body: noticeVersion },
   'GET /admin/usage': { expect: administer(200) },
   'GET /admin/usage.csv': { expect: administer(200) },
   'POST /admin/budgets': { expect: administer(REDIRECT), body: () => ({ scope: 'deployment', limit: '1000', period: 'month' }) },
@@ -527,6 +563,7 @@ describe('authorization matrix', () => {
     await addDeployment(h.registration, otherDeployment, 'cli');
     cast = await launchCast(h, otherDeployment);
     Object.assign(ltiks, cast, { none: undefined });
+    await acceptDataNotice(h, cast.student);
     loginQuery = { iss: h.platform.issuer, client_id: h.platform.clientId, login_hint: 'matrix', target_link_uri: `${h.toolUrl}/lti/launch`, lti_deployment_id: h.deploymentId };
 
     // This deployment: institution objects (admin), the instructors' own, a catalogue model.
@@ -564,6 +601,7 @@ describe('authorization matrix', () => {
       classmate: await FRESH.submission.classmate!(),
       otherCourse: await FRESH.submission.otherCourse!(),
     };
+    fx.user = { member: await makeMember() };
 
     routes = listRoutes(h.ctx.app).map(routeKey);
   });

@@ -3,6 +3,7 @@ import nock from 'nock';
 import request from 'supertest';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Provider } from '../../src/models';
+import { acceptDataNotice } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
@@ -84,6 +85,7 @@ describe('secret canary sweep', () => {
     const created2 = await hit(teacher, 'post', '/api/v1/assignments', { title: 'Canary', instructions: 'Write.', rubric: RUBRIC, models: [{ instanceId: instance.body.id, runs: 1, weight: 1 }] });
     expect(created2.status).toBe(201);
     const student = (await h.launch('moodle-student')).ltik!;
+    await acceptDataNotice(h, student);
     nock('https://api.openai.com').post('/v1/chat/completions').reply(200, openaiReply(feedbackJson(3, 7)));
     const ok = await hit(student, 'post', `/api/v1/assignments/${created2.body.id}/submissions`, { text: 'First draft.' });
     await settled(h, teacher, ok.body.id);
@@ -94,6 +96,9 @@ describe('secret canary sweep', () => {
     await hit(teacher, 'get', `/api/v1/submissions/${bad.body.id}`);
     await hit(teacher, 'get', `/api/v1/assignments/${created2.body.id}/progress`);
     await hit(admin, 'get', '/api/v1/audit');
+    // The export of the student's data (SECURITY.md: exports are swept too).
+    const studentId = (await hit(student, 'get', '/api/v1/me')).body.user.id as string;
+    expect((await hit(admin, 'get', `/api/v1/privacy/users/${studentId}/export`)).status).toBe(200);
 
     // Delete a second connection holding the canary.
     const second = await hit(teacher, 'post', '/api/v1/providers', { kind: 'openai', label: 'Mine', apiKey: CANARY });

@@ -42,3 +42,10 @@ export function as(h: LtiHarness, ltik: string | undefined) {
 }
 
 export const OPENAI_KEY = () => `sk-test${randomUUID().replace(/-/g, '')}`;
+
+/** The student behind this ltik reads and accepts their deployment's data-use notice (required before submitting). */
+export async function acceptDataNotice(h: LtiHarness, ltik: string): Promise<void> {
+  const notice = await as(h, ltik).get('/api/v1/notice');
+  const res = await as(h, ltik).post('/api/v1/notice/accept', { version: notice.body.version });
+  if (res.status !== 200) throw new Error(`accepting the data-use notice failed: ${res.status} ${res.text.slice(0, 200)}`);
+}

@@ -7,6 +7,7 @@ import { assignmentRoutes } from './assignments';
 import { costRoutes } from './costs';
 import { instanceRoutes } from './instances';
 import { modelRoutes } from './models';
+import { privacyRoutes } from './privacy';
 import { providerRoutes } from './providers';
 import { settingsRoutes } from './settings';
 
@@ -25,5 +26,6 @@ export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler; lti:
   router.use(settingsRoutes());
   router.use(costRoutes(deps));
   router.use(assignmentRoutes(deps));
+  router.use(privacyRoutes(deps));
   return router;
 }

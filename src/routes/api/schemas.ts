@@ -95,4 +95,12 @@ export const settingsSchema = z.object({
     })
     .optional(),
   allowedLocalHosts: z.array(z.string().regex(/^[a-z0-9.-]{1,253}$/i, 'must be a host name'), { error: 'must be a list of host names' }).max(20).optional(),
+  retention: z
+    .discriminatedUnion('mode', [
+      z.object({ mode: z.literal('days_after_release'), days: finite('days').int('must be a whole number').min(1, 'must be at least 1').max(3650, 'must be at most 3650') }),
+      z.object({ mode: z.literal('until_release') }),
+    ], { error: 'mode must be days_after_release (with days) or until_release' })
+    .optional(),
+  /** null or empty returns to the built-in notice. */
+  dataNotice: z.string({ error: 'must be text' }).max(4000, 'must be at most 4000 characters').nullable().optional(),
 });

@@ -52,6 +52,7 @@ export const FAILURE_WORDS: Record<string, string> = {
   budget_forbids_unpriced: 'This model has no known price, and a budget that applies forbids models with no known price.',
   budget_exhausted: 'Waiting for budget: a budget that applies has no room left. The run starts by itself when room frees up.',
   internal: 'An error inside FeedForward.',
+  erased: 'The student\u2019s data was erased before this run finished.',
   unknown: 'An unknown problem.',
 };
 
@@ -207,6 +208,7 @@ export function studentDraft(submission: Submission, assignment: Assignment) {
     draftNumber: s.draftNumber,
     createdAt: s.createdAt,
     releasedAt: s.releasedAt,
+    textRemovedAt: s.textRemovedAt,
     statusWord: STUDENT_WORDS[s.status] ?? 'Waiting for your instructor\u2019s review',
     working: s.status === 'queued' || s.status === 'running',
     feedback: feedback && {

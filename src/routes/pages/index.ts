@@ -9,6 +9,7 @@ import { cataloguePages } from './catalogue';
 import { connectionPages } from './connections';
 import { instancePages } from './instances';
 import { landingPages } from './landing';
+import { privacyPages } from './privacy';
 import { settingsPages } from './settings';
 import { studentPages } from './student';
 import { usagePages } from './usage';
@@ -26,6 +27,7 @@ export function pageRoutes(deps: ConnectionDeps & { session: RequestHandler; lti
   }
   router.use(cataloguePages(admin));
   router.use(settingsPages(admin));
+  router.use(privacyPages(deps, admin));
   router.use(availablePages(instructor));
   router.use(usagePages(deps, admin, instructor));
   return router;

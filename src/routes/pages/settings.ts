@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { BUILT_IN_SETTINGS, settingsOf, updateSettings } from '../../commands/settings';
 import { getSession } from '../../lti/session';
 import { AuditEvent } from '../../models';
+import { DEFAULT_NOTICE } from '../../privacy/notice';
 import { asyncHandler } from '../asyncHandler';
 import { settingsSchema } from '../api/schemas';
 import type { Area } from './area';
@@ -17,13 +18,18 @@ const LABELS: Record<string, string> = {
   maxTokens: 'Default max output tokens',
   topP: 'Default top-p',
   allowedLocalHosts: 'Allowed local hosts',
+  'retention.days': 'Days to keep submission text',
+  retention: 'Retention',
+  dataNotice: 'Data-use notice',
 };
 
 const built = BUILT_IN_SETTINGS.defaultParams;
+const BUILT_IN_DAYS = BUILT_IN_SETTINGS.retention.mode === 'days_after_release' ? BUILT_IN_SETTINGS.retention.days : 180;
 const hints = {
   temperature: `0 to 2; blank uses the built-in ${built.temperature}`,
   maxTokens: `A whole number from 1 to 128000; blank uses the built-in ${built.maxTokens}`,
   topP: `0 to 1; blank uses the built-in ${built.topP}`,
+  retentionDays: `1 to 3650 days after the feedback is released; blank uses the built-in ${BUILT_IN_DAYS}`,
 };
 
 export function settingsPages(admin: Area): Router {
@@ -37,8 +43,11 @@ export function settingsPages(admin: Area): Router {
       maxTokens: String(settings.defaultParams.maxTokens),
       topP: String(settings.defaultParams.topP),
       allowedLocalHosts: settings.allowedLocalHosts.join('\n'),
+      retentionMode: settings.retention.mode,
+      retentionDays: String(settings.retention.mode === 'days_after_release' ? settings.retention.days : BUILT_IN_DAYS),
+      dataNotice: settings.dataNotice ?? '',
     };
-    renderPage(res, 'admin/settings', 'Settings', 'settings', { values, hints, notice: noticeFrom(req, { saved: 'The settings were saved.' }) });
+    renderPage(res, 'admin/settings', 'Settings', 'settings', { values, hints, defaultNotice: DEFAULT_NOTICE, notice: noticeFrom(req, { saved: 'The settings were saved.' }) });
   });
 
   router.post('/admin/settings', ...admin.post, asyncHandler(async (req, res) => {
@@ -53,6 +62,10 @@ export function settingsPages(admin: Area): Router {
           topP: form.number('topP', 'defaultParams.topP') ?? built.topP,
         },
         allowedLocalHosts: form.list('allowedLocalHosts').map((host) => host.toLowerCase()),
+        retention: form.text('retentionMode') === 'until_release'
+          ? { mode: 'until_release' }
+          : { mode: 'days_after_release', days: form.number('retentionDays', 'retention.days') ?? BUILT_IN_DAYS },
+        dataNotice: form.text('dataNotice'),
       });
       await updateSettings(session, input);
     } catch (err) {

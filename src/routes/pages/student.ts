@@ -4,6 +4,7 @@ import { createSubmission } from '../../commands/submissions';
 import { HttpError, notFound } from '../../errors';
 import { getSession } from '../../lti/session';
 import { sameSiteOnly } from '../../middlewares/sameSiteOnly';
+import { acceptNotice, currentNotice, noticeAcceptedAt } from '../../privacy/notice';
 import { Assignment, Submission } from '../../models';
 import { allow, can } from '../../policies';
 import { asyncHandler } from '../asyncHandler';
@@ -18,6 +19,7 @@ import { noticeFrom, redirectTo, renderPage } from './view';
 
 const NOTICES = {
   submitted: 'Your draft was submitted. Feedback is being generated; come back to this page later.',
+  accepted: 'Thank you. You can now submit your draft.',
   duplicate: 'You already submitted this text a moment ago; it is the same draft.',
 };
 
@@ -32,10 +34,13 @@ async function renderStudent(req: Request, res: Response, assignment: Assignment
   // Only this student's own drafts of this assignment, ever.
   const mine = await Submission.findAll({ where: { assignmentId: assignment.id, userId: session.user.id }, order: [['draftNumber', 'ASC']] });
   const remaining = Math.max(0, assignment.maxDrafts - mine.length);
+  // A student reads and accepts the data-use notice before the submit form appears.
+  const dataNotice = can(session, 'submit') && !(await noticeAcceptedAt(session)) ? currentNotice(session.deployment) : null;
   renderPage(res, 'student/assignment', assignment.title, undefined, {
     assignment: { id: assignment.id, title: assignment.title, instructions: assignment.instructions, maxChars: assignment.maxChars, maxDrafts: assignment.maxDrafts },
     drafts: mine.map((s) => studentDraft(s, assignment)).reverse(),
-    canSubmit: can(session, 'submit'),
+    canSubmit: can(session, 'submit') && !dataNotice,
+    dataNotice: dataNotice && { paragraphs: dataNotice.text.split(/\n\s*\n/), version: dataNotice.version },
     remaining,
     nextDraft: mine.length + 1,
     text: typed?.text ?? '',
@@ -70,6 +75,11 @@ export function studentPages(deps: FeedbackDeps): Router {
       return renderStudent(req, res, assignment, { text, error: failure.errors.text ?? failure.summary[0] ?? 'This text was not accepted.', problems: failure.summary }, failure.status);
     }
     redirectTo(res, '/student', created ? 'submitted' : 'duplicate');
+  }));
+
+  router.post('/student/notice', sameSiteOnly(), form, deps.session, allow('submit'), asyncHandler(async (req, res) => {
+    await acceptNotice(getSession(res), new FormReader(req.body).text('version'));
+    redirectTo(res, '/student', 'accepted');
   }));
 
   return router;
