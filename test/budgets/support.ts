@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { AuditEvent } from '../../src/models';
-import { as } from '../support/api';
+import { acceptDataNotice, as } from '../support/api';
 import { feedbackJson, openaiReply, RUBRIC } from '../support/feedback';
 import type { LtiHarness } from '../support/lti';
 
@@ -74,7 +74,7 @@ export interface Course {
   instanceId: string;
   assignmentId: string;
   resourceLink: Record<string, unknown>;
-  /** A student's ltik for this course link (a new student each time). */
+  /** A student's ltik for this course link (a new student each time, who has accepted the data-use notice). */
   student(): Promise<string>;
 }
 
@@ -116,7 +116,11 @@ export async function setUpCourse(h: LtiHarness, llmUrl: string, opts: { runs: n
     instanceId: instances[0]!,
     assignmentId: assignment.body.id,
     resourceLink,
-    student: async () => (await h.launch('moodle-student', { claims: { ...resourceLink, sub: `student-${randomUUID()}`, name: 'Budget Student' } })).ltik!,
+    student: async () => {
+      const ltik = (await h.launch('moodle-student', { claims: { ...resourceLink, sub: `student-${randomUUID()}`, name: 'Budget Student' } })).ltik!;
+      await acceptDataNotice(h, ltik);
+      return ltik;
+    },
   };
 }
 
