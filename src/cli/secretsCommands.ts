@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { rotateSecrets, secretsStatus, SecretsStatus } from '../secrets/rotation';
 import { print } from './output';
+import { progressReporter } from './progress';
 import { withRuntime } from './runtime';
 
 function describeStatus(status: SecretsStatus): string {
@@ -28,9 +29,11 @@ export function registerSecretsCommands(program: Command): void {
     .option('--batch-size <n>', 'rows per batch', (v) => Number.parseInt(v, 10), 100)
     .action(async (opts: { batchSize: number }) => {
       await withRuntime({}, async ({ sequelize, keyring }) => {
+        const before = await secretsStatus(sequelize, keyring);
+        print(`Re-encrypting ${before.remainingOnOldKeys} of ${before.total} stored secret(s) with key ${before.currentKeyId}…`);
         const result = await rotateSecrets(sequelize, keyring, {
           batchSize: opts.batchSize,
-          onProgress: (n) => { if (n % 100 === 0) print(`  ${n} re-encrypted…`); },
+          onProgress: progressReporter(before.remainingOnOldKeys, 're-encrypted', print),
         });
         print(`Re-encrypted ${result.rotated} secret(s).${result.failed ? ` ${result.failed} could not be read and were left untouched.` : ''}`);
         print(describeStatus(result.status));

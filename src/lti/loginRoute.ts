@@ -35,7 +35,9 @@ export function loginRoute(deps: { loginStates: LoginStates; publicUrl: string }
 
       const login = await deps.loginStates.create({ issuer: platform.issuer, clientId: platform.clientId, deploymentHint: deploymentHint ?? null, targetLinkUri });
       // ltijs reads this signed cookie at launch; it ties the launch to the browser that logged in.
-      res.cookie(`state${login.state}`, platform.issuer, { signed: true, httpOnly: true, secure: true, sameSite: 'none', maxAge: LOGIN_STATE_TTL_MS, path: '/' });
+      // Partitioned (CHIPS): browsers that block third-party cookies (Chromium's default now, Safari,
+      // Firefox) still keep it inside the LMS's iframe, where login and launch share the LMS as top site.
+      res.cookie(`state${login.state}`, platform.issuer, { signed: true, httpOnly: true, secure: true, sameSite: 'none', partitioned: true, maxAge: LOGIN_STATE_TTL_MS, path: '/' });
 
       const auth = new URL(platform.authUrl);
       const query: Record<string, string | undefined> = {

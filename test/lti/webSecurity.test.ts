@@ -53,7 +53,7 @@ describe('web security (SECURITY.md W)', () => {
     h.launch(fixture, { mutate: (p) => ({ ...p, [LAUNCH_PRESENTATION]: { ...(p[LAUNCH_PRESENTATION] as object), return_url: returnUrl } }) });
 
   describe('cookies', () => {
-    test.each(['POST', 'GET'] as const)('the state cookie set by a %s /lti/login is Secure; SameSite=None; HttpOnly', async (method) => {
+    test.each(['POST', 'GET'] as const)('the state cookie set by a %s /lti/login is Secure; SameSite=None; HttpOnly; Partitioned', async (method) => {
       const result = await h.launch('moodle-student', { loginMethod: method });
       const cookies = setCookies(result.login);
       expect(cookies).toHaveLength(1);
@@ -63,6 +63,8 @@ describe('web security (SECURITY.md W)', () => {
       expect(attributes.has('secure')).toBe(true);
       expect(attributes.has('httponly')).toBe(true);
       expect(attributes.get('samesite')?.toLowerCase()).toBe('none');
+      // Kept in the LMS iframe by browsers that block third-party cookies (the browser tests prove it in Chromium).
+      expect(attributes.has('partitioned')).toBe(true);
       expect(attributes.get('path')).toBe('/');
       expect(Number(attributes.get('max-age'))).toBeGreaterThan(0);
       expect(Number(attributes.get('max-age'))).toBeLessThanOrEqual(600);

@@ -361,8 +361,8 @@ describe('feedback screens: set-up, deep linking, student page, web rules', () =
     const submission = await Submission.findOne({ where: { assignmentId: assignment.id } });
 
     const pages: Array<[Actor, string, number]> = [
-      [teacher, '/instructor', 2],
-      [teacher, `/instructor/assignments/${assignment.id}`, 2],
+      [teacher, '/instructor', 3],
+      [teacher, `/instructor/assignments/${assignment.id}`, 3],
       [teacher, `/instructor/assignments/${assignment.id}/edit`, 1],
       [teacher, `/instructor/submissions/${submission!.id}`, 1],
       [student, '/student', 1],
@@ -372,7 +372,7 @@ describe('feedback screens: set-up, deep linking, student page, web rules', () =
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
       expect({ path, escaped: res.text.includes(ESCAPED) }).toEqual({ path, escaped: true });
       expect({ path, raw: res.text.includes(HOSTILE) }).toEqual({ path, raw: false });
-      // Only our own scripts: app.js, and progress.js on the progress page.
+      // Only our own scripts: app.js, and progress.js and bulk-release.js on the progress page.
       expect({ path, scripts: res.text.match(/<script/g)?.length }).toEqual({ path, scripts });
     }
     // A refused form shows the hostile values again, escaped.

@@ -145,7 +145,7 @@ export function assignmentPages(deps: FeedbackDeps, instructor: Area): Router {
       submissions: rows,
       releasable: rows.some((r) => r.canRelease),
       notice: releaseNotice(req) ?? noticeFrom(req, PROGRESS_NOTICES),
-      scripts: ['/static/progress.js'],
+      scripts: ['/static/progress.js', '/static/bulk-release.js'],
       ltikForScript: session.ltik,
       ...extra,
     }, status);
