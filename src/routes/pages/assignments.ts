@@ -102,10 +102,8 @@ export function assignmentPages(deps: FeedbackDeps, instructor: Area): Router {
 
   const renderSetUp = async (res: Response, state: AssignmentFormState, opts: FormOptions, extra: Record<string, unknown> = {}, status = 200) => {
     const session = getSession(res);
-    if (opts.mode !== 'deep-link') {
-      const saved = typeof extra.assignmentId === 'string' ? await Assignment.findOne({ where: { id: extra.assignmentId, deploymentId: session.deployment.id } }) : null;
-      extra = { ...extra, estimate: await estimatePanel(session, state, saved ?? undefined) };
-    }
+    const saved = typeof extra.assignmentId === 'string' ? await Assignment.findOne({ where: { id: extra.assignmentId, deploymentId: session.deployment.id } }) : null;
+    extra = { ...extra, estimate: await estimatePanel(session, state, saved ?? undefined) };
     const view = opts.mode === 'deep-link' ? 'instructor/deep-link' : 'instructor/assignment-form';
     const title = opts.mode === 'edit' ? `Edit ${state.fields.title || 'the assignment'}` : opts.mode === 'deep-link' ? 'Add FeedForward to your course' : setUpTitle;
     renderPage(res, view, title, opts.mode === 'deep-link' ? undefined : 'course', { ...(await formFor(session, state, opts)), ...extra }, status);
