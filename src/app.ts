@@ -44,6 +44,9 @@ export async function createApp(ctx: AppContext): Promise<ToolApp> {
   app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', layoutsDir: `${VIEWS_DIR}/layouts`, partialsDir: `${VIEWS_DIR}/partials`, helpers }));
   app.set('view engine', 'hbs');
   app.set('views', VIEWS_DIR);
+  // Express caches compiled templates only in production by default; without it every page
+  // re-read and re-compiled its templates (launch benchmark). Templates change only with a deploy.
+  app.enable('view cache');
 
   app.use(requestId());
   app.use(httpMetrics());

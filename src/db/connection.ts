@@ -27,12 +27,7 @@ export function createSequelize(settings: DatabaseSettings, logger?: Logger): Se
       retry: { max: 5, match: [/SQLITE_BUSY/] },
     });
     // WAL lets the web process read while the worker writes; busy_timeout waits instead of failing.
-    sequelize.addHook('afterConnect', async (connection: unknown) => {
-      const db = connection as { run: (sql: string, cb: (err: Error | null) => void) => void };
-      for (const pragma of ['PRAGMA journal_mode=WAL', 'PRAGMA busy_timeout=5000', 'PRAGMA foreign_keys=ON', 'PRAGMA synchronous=NORMAL']) {
-        await new Promise<void>((resolve, reject) => db.run(pragma, (err) => (err ? reject(err) : resolve())));
-      }
-    });
+    onSqliteConnect(sequelize, ['PRAGMA journal_mode=WAL', 'PRAGMA busy_timeout=5000', 'PRAGMA foreign_keys=ON', 'PRAGMA synchronous=NORMAL']);
     return sequelize;
   }
   return new Sequelize(settings.url, {
@@ -42,6 +37,32 @@ export function createSequelize(settings: DatabaseSettings, logger?: Logger): Se
     pool: { max: 10, min: 0, idle: 10000, acquire: 10000 },
     dialectOptions: { connectionTimeoutMillis: 5000 },
   });
+}
+
+type SqliteConnection = { run: (sql: string, cb: (err: Error | null) => void) => void };
+
+/**
+ * Runs these PRAGMAs on every SQLite connection Sequelize opens (the default one and one per
+ * transaction) before its first query. Sequelize 6's SQLite dialect never fires `afterConnect`, so
+ * a hook there is silently skipped: the benchmarks found the database in rollback-journal mode with
+ * synchronous=FULL, every write taking ~15 ms.
+ */
+export function onSqliteConnect(sequelize: Sequelize, pragmas: string[]): void {
+  const manager = (sequelize as unknown as { connectionManager: { getConnection(options?: unknown): Promise<SqliteConnection> } }).connectionManager;
+  const getConnection = manager.getConnection.bind(manager);
+  const configured = new WeakMap<SqliteConnection, Promise<void>>();
+  manager.getConnection = async (options?: unknown) => {
+    const connection = await getConnection(options);
+    let ready = configured.get(connection);
+    if (!ready) {
+      ready = (async () => {
+        for (const pragma of pragmas) await new Promise<void>((resolve, reject) => connection.run(pragma, (err) => (err ? reject(err) : resolve())));
+      })();
+      configured.set(connection, ready);
+    }
+    await ready;
+    return connection;
+  };
 }
 
 /** Connects once, turning driver errors into a one-line message that names the host, never the password. */

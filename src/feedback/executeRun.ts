@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Op, Sequelize } from 'sequelize';
+import { Op, Sequelize, Transaction, WhereOptions } from 'sequelize';
 import { ConnectionUnavailableError, withProviderAdapter } from '../commands/providerCalls';
 import { settingsOf } from '../commands/settings';
 import type { Logger } from '../logger';
@@ -40,8 +40,8 @@ export function backoffMs(attempt: number, retryAfterMs?: number, baseMs = 1000)
   return Math.min(60000, Math.max(jittered, retryAfterMs ?? 0));
 }
 
-/** Takes the run if it is queued and due, or its lease has expired. Returns the lease token or null. */
-export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number): Promise<string | null> {
+/** Takes the run if it is queued and due, or its lease has expired (and `condition` holds). Returns the lease token or null. */
+export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number, transaction?: Transaction, condition?: WhereOptions): Promise<string | null> {
   const now = new Date();
   const token = randomUUID();
   const [affected] = await Run.update(
@@ -53,7 +53,9 @@ export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: num
           { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
           { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
         ],
+        ...(condition ? { [Op.and]: [condition] } : {}),
       },
+      transaction,
     },
   );
   return affected === 1 ? token : null;

@@ -4,15 +4,17 @@ import type { Ltijs } from '../lti/ltijs';
 import { Run } from '../models';
 import { budgetHousekeeping } from '../budgets/housekeeping';
 import { scheduleRetention, type RetentionSchedule } from '../privacy/retention';
-import { claimRun, DEFAULT_LEASE_MS, executeRun, ExecuteDeps, releaseRun } from './executeRun';
+import { claimRunWithinLimit } from './connectionSlots';
+import { DEFAULT_LEASE_MS, executeRun, ExecuteDeps, releaseRun } from './executeRun';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
 import { RunJobs, runJobsFor } from './runJobs';
 
 // The run worker: finds due runs in the database (queued, or running with an expired lease — a
 // crashed process's work), claims each with a conditional update, and executes it with at most
-// `concurrencyPerConnection` calls in flight per provider connection in this process. Several
-// worker processes can share one database: a claim succeeds for exactly one of them.
+// `concurrencyPerConnection` runs in flight per provider connection across all processes (see
+// connectionSlots.ts). Several worker processes can share one database: a claim succeeds for
+// exactly one of them.
 
 export interface WorkerOptions extends ExecuteDeps {
   lti: Ltijs;
@@ -141,11 +143,13 @@ export class FeedbackWorker {
           order: [['createdAt', 'ASC']],
           limit: 200,
         });
+        const full = new Set<string>(); // connections at their limit in some process: skip them this round
         for (const run of due) {
           if (this.stopped) return;
-          if (this.capacity(run.providerId) <= 0) continue;
-          const token = await claimRun(this.opts.sequelize, run.id, this.opts.leaseMs ?? DEFAULT_LEASE_MS);
-          if (token) this.launch(run.id, run.providerId, run.submissionId, token);
+          if (full.has(run.providerId) || this.capacity(run.providerId) <= 0) continue;
+          const claim = await this.claim(run);
+          if (claim === 'busy') full.add(run.providerId);
+          else if (typeof claim === 'object') this.launch(run.id, run.providerId, run.submissionId, claim.token);
         }
       } while (this.again && !this.stopped);
     } catch (err) {
@@ -185,20 +189,29 @@ export class FeedbackWorker {
     const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - this.inFlight.size;
     const fetched = await jobs.fetch(room);
     const later: string[] = [];
+    const full = new Set<string>();
     for (const job of fetched) {
       const run = await Run.findByPk(job.runId, { attributes: ['id', 'providerId', 'submissionId'] });
       if (!run) continue;
-      if (this.stopped || this.capacity(run.providerId) <= 0) {
+      if (this.stopped || full.has(run.providerId) || this.capacity(run.providerId) <= 0) {
         later.push(run.id);
         continue;
       }
-      const token = await claimRun(this.opts.sequelize, run.id, this.opts.leaseMs ?? DEFAULT_LEASE_MS);
-      if (token) this.launch(run.id, run.providerId, run.submissionId, token);
+      const claim = await this.claim(run);
+      if (claim === 'busy') {
+        full.add(run.providerId);
+        later.push(run.id);
+      }
+      else if (typeof claim === 'object') this.launch(run.id, run.providerId, run.submissionId, claim.token);
     }
     // The run rows (lease, status) carry the work from here; the jobs are done.
     await jobs.complete(fetched.map((j) => j.jobId));
     if (later.length) await jobs.enqueue(this.opts.sequelize, later, undefined, new Date(Date.now() + 500));
     if (fetched.length === room && room > 0) this.again = true;
+  }
+
+  private claim(run: { id: string; providerId: string }) {
+    return claimRunWithinLimit(this.opts.sequelize, run, this.opts.concurrencyPerConnection ?? 4, this.opts.leaseMs ?? DEFAULT_LEASE_MS);
   }
 
   private launch(runId: string, providerId: string, submissionId: string, token: string): void {

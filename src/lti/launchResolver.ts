@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Deployment, LtiLaunch, User } from '../models';
 import type { LaunchClaims } from '../models/LtiLaunch';
 import { CLAIM, objectClaim, str } from './claims';
@@ -45,12 +46,21 @@ async function upsertUser(launch: ValidatedLaunch): Promise<User> {
   const locale = text(p.locale, 35) ?? text(objectClaim(p, CLAIM.launchPresentation)?.locale, 35);
   if (locale) profile.locale = locale;
 
+  // An upsert and a read, no transaction: on SQLite a write transaction held across event-loop
+  // turns while a class launched at once starved the other writers into SQLITE_BUSY (launch benchmark).
   const identity = { issuer: launch.platform.issuer, clientId: launch.clientId, sub: p.sub as string };
-  const [user, created] = await User.findOrCreate({ where: identity, defaults: { ...identity, ...profile } });
-  if (!created) {
-    const changed = (Object.keys(profile) as (keyof typeof profile)[]).some((k) => user[k] !== profile[k]);
-    if (changed) await user.update(profile);
-  }
+  const now = new Date();
+  await User.sequelize!.query(
+    `INSERT INTO users (id, issuer, client_id, sub, name, email, picture, locale, created_at, updated_at)
+     VALUES (:id, :issuer, :clientId, :sub, :name, :email, :picture, :locale, :now, :now)
+     ON CONFLICT (issuer, client_id, sub) DO UPDATE SET
+       name = COALESCE(excluded.name, users.name), email = COALESCE(excluded.email, users.email),
+       picture = COALESCE(excluded.picture, users.picture), locale = COALESCE(excluded.locale, users.locale),
+       updated_at = excluded.updated_at`,
+    { replacements: { id: randomUUID(), ...identity, name: null, email: null, picture: null, locale: null, ...profile, now } },
+  );
+  const user = await User.findOne({ where: identity });
+  if (!user) throw new Error('user upsert left no row');
   return user;
 }
 

@@ -3,6 +3,7 @@ import Database from 'ltijs-sequelize';
 import Auth from 'ltijs/dist/Utils/Auth';
 import { DataTypes, Options } from 'sequelize';
 import type { DatabaseSettings } from '../config';
+import { onSqliteConnect } from '../db/connection';
 
 // ltijs 5.9 runs in serverless mode inside our Express app. It keeps what it does well (tool keys and
 // JWKS, platform registry, ltik issuance, AGS/NRPS/deep-linking clients); our launch validator
@@ -44,10 +45,7 @@ function ltijsDatabase(settings: DatabaseSettings): Database {
   if (settings.dialect === 'sqlite') {
     const db = new Database('ltijs', null, null, { ...common, dialect: 'sqlite', storage: settings.storage, retry: { max: 10, match: [/SQLITE_BUSY/] } });
     // Same file as ours: wait for the other connection instead of failing with SQLITE_BUSY.
-    db.db.addHook('afterConnect', async (connection: unknown) => {
-      const conn = connection as { run: (sql: string, cb: (err: Error | null) => void) => void };
-      await new Promise<void>((resolve, reject) => conn.run('PRAGMA busy_timeout=5000', (err) => (err ? reject(err) : resolve())));
-    });
+    onSqliteConnect(db.db, ['PRAGMA busy_timeout=5000', 'PRAGMA synchronous=NORMAL']);
     return db;
   }
   const url = new URL(settings.url);
