@@ -14,8 +14,8 @@ import { checkScreen, RESULTS_DIR, toolFrame } from './support/screens';
 // survive as a partitioned SameSite=None cookie, and frame-ancestors must allow the LMS. Each step
 // checks its screens with axe-core and saves screenshots at 700 and 1200 px (test-results/e2e/).
 
-// needs issue 6 (estimate panel): set to true once the set-up page shows "Estimated cost".
-const ESTIMATE_PANEL = false;
+// Issue 6 (estimate panel): the set-up page shows "Estimated cost".
+const ESTIMATE_PANEL = true;
 const MOCK_KEY = 'mock-key-e2e-7Q4z';
 const TITLE = 'Essay: should schools set homework?';
 const ESSAY = 'Homework builds habits that last.\nIt also builds stress, and stress does not help anyone learn.';

@@ -19,6 +19,8 @@
     unavailable: 'The provider could not be reached or was unavailable.',
     invalid_output: 'The model\u2019s answer did not follow the rubric format, even after a repair attempt.',
     connection_removed: 'The provider connection was removed.',
+    budget_forbids_unpriced: 'This model has no known price, and a budget that applies forbids models with no known price.',
+    budget_exhausted: 'Waiting for budget: a budget that applies has no room left. The run starts by itself when room frees up.',
     internal: 'An error inside FeedForward.',
     unknown: 'An unknown problem.'
   };
@@ -41,6 +43,16 @@
     frac = frac.replace(/0+$/, '');
     while (frac.length < 2) frac += '0';
     return '$' + whole + '.' + frac;
+  }
+
+  // The same words as the page (feedbackViewModels.ts timeLeftWords).
+  function timeLeft(seconds) {
+    if (typeof seconds !== 'number' || !isFinite(seconds)) return '';
+    if (seconds < 60) return 'about a minute left';
+    var minutes = Math.round(seconds / 60);
+    if (minutes < 90) return 'about ' + minutes + ' minute' + (minutes === 1 ? '' : 's') + ' left';
+    var hours = Math.round(minutes / 60);
+    return 'about ' + hours + ' hour' + (hours === 1 ? '' : 's') + ' left';
   }
 
   function renderFailures(failures) {
@@ -77,6 +89,13 @@
     if (spend) spend.textContent = dollars(body.spendMicros);
     var unpriced = root.querySelector('[data-progress-unpriced]');
     if (unpriced) unpriced.hidden = !valueAt(body, 'unpricedRuns');
+    var budget = root.querySelector('[data-progress-budget]');
+    if (budget) budget.hidden = !valueAt(body, 'waitingForBudget');
+    var eta = root.querySelector('[data-progress-eta]');
+    var etaText = root.querySelector('[data-progress-eta-text]');
+    var words = timeLeft(body.etaSeconds);
+    if (eta) eta.hidden = !words;
+    if (etaText) etaText.textContent = words;
 
     // The list below the counts is from page load: offer a reload once the submissions change.
     var signature = JSON.stringify(body.submissions || {});
@@ -91,7 +110,8 @@
       if (announce) {
         announce.textContent = 'Progress updated: ' + valueAt(body, 'submissions.released') + ' released, ' +
           (valueAt(body, 'submissions.ready') + valueAt(body, 'submissions.needs_review')) + ' waiting for review, ' +
-          (valueAt(body, 'submissions.queued') + valueAt(body, 'submissions.running')) + ' being generated.';
+          (valueAt(body, 'submissions.queued') + valueAt(body, 'submissions.running')) + ' being generated, ' +
+          valueAt(body, 'waitingForBudget') + ' runs waiting for budget.';
       }
     }
     first = false;

@@ -15,13 +15,35 @@ export interface Progress {
   failures: Record<string, number>;
   spendMicros: number;
   unpricedRuns: number;
+  /** Runs held back because a budget has no room; they start by themselves when room frees up. */
+  waitingForBudget: number;
+  /** About how long the remaining runs take (null until a run has finished, or when nothing remains). */
+  etaSeconds: number | null;
+}
+
+/**
+ * "About" how long is left: the median duration of the finished runs × the runs still to do ÷ the
+ * parallelism seen now (runs in flight, at least one). Deliberately simple.
+ */
+export function estimateTimeLeft(runs: Array<Pick<Run, 'status' | 'startedAt' | 'finishedAt'>>): number | null {
+  const durations = runs
+    .filter((r) => r.finishedAt && r.startedAt && ['succeeded', 'failed', 'invalid_output'].includes(r.status))
+    .map((r) => r.finishedAt!.getTime() - r.startedAt!.getTime())
+    .filter((ms) => ms >= 0)
+    .sort((a, b) => a - b);
+  const remaining = runs.filter((r) => ['queued', 'running', 'budget_wait'].includes(r.status)).length;
+  if (durations.length === 0 || remaining === 0) return null;
+  const mid = Math.floor(durations.length / 2);
+  const median = durations.length % 2 ? durations[mid]! : (durations[mid - 1]! + durations[mid]!) / 2;
+  const parallelism = Math.max(1, runs.filter((r) => r.status === 'running').length);
+  return Math.ceil((median * remaining) / parallelism / 1000);
 }
 
 /** Submissions and runs by status, failures by reason, spend so far (the API's progress body). */
 export async function assignmentProgress(assignment: Assignment): Promise<Progress & { failedRunsBySubmission: Map<string, number> }> {
   const submissions = await Submission.findAll({ where: { assignmentId: assignment.id }, attributes: ['id', 'status'] });
   const ids = submissions.map((s) => s.id);
-  const runs = ids.length ? await Run.findAll({ where: { submissionId: ids }, attributes: ['submissionId', 'status', 'errorCode', 'costMicros'] }) : [];
+  const runs = ids.length ? await Run.findAll({ where: { submissionId: ids }, attributes: ['submissionId', 'status', 'errorCode', 'costMicros', 'startedAt', 'finishedAt'] }) : [];
   const count = <T extends string>(xs: T[]) => xs.reduce<Record<string, number>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {});
   const failed = runs.filter((r) => r.status === 'failed' || r.status === 'invalid_output');
   const failedRunsBySubmission = new Map<string, number>();
@@ -32,6 +54,8 @@ export async function assignmentProgress(assignment: Assignment): Promise<Progre
     failures: count(failed.map((r) => r.errorCode ?? 'unknown')),
     spendMicros: runs.reduce((n, r) => n + (r.costMicros ?? 0), 0),
     unpricedRuns: runs.filter((r) => r.status === 'succeeded' && r.costMicros === null).length,
+    waitingForBudget: runs.filter((r) => r.status === 'budget_wait').length,
+    etaSeconds: estimateTimeLeft(runs),
     failedRunsBySubmission,
   };
 }

@@ -24,6 +24,7 @@ export interface AssignmentInput {
   maxDrafts: number;
   maxChars: number;
   gradePassback: boolean;
+  expectedStudents?: number | null;
 }
 
 /** A majority of the runs that score each criterion. */

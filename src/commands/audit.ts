@@ -9,7 +9,8 @@ export type AuditAction =
   | 'provider.create' | 'provider.update' | 'provider.delete' | 'provider.verify' | 'provider.rotate_key'
   | 'instance.create' | 'instance.update' | 'instance.delete'
   | 'model.create' | 'model.update' | 'settings.update'
-  | 'privacy.export' | 'privacy.erase';
+  | 'privacy.export' | 'privacy.erase'
+  | 'budget.update' | 'budget.delete' | 'budget.warning' | 'budget.exhausted';
 
 export async function recordAudit(
   session: Pick<LaunchSession, 'deployment' | 'user'>,
@@ -28,4 +29,12 @@ export async function recordAudit(
     },
     { transaction },
   );
+}
+
+/** An event FeedForward itself records (a budget crossing a threshold), with no acting user. */
+export async function recordSystemAudit(
+  deploymentId: string,
+  event: { action: AuditAction; targetType: string; targetId: string; details?: Record<string, unknown> },
+): Promise<void> {
+  await AuditEvent.create({ deploymentId, actorUserId: null, actorLabel: 'FeedForward', action: event.action, targetType: event.targetType, targetId: event.targetId, details: event.details ?? {} });
 }

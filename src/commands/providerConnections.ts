@@ -11,6 +11,7 @@ import type { ProviderErrorCode, ProviderKind } from '../providers/types';
 import type { Keyring } from '../secrets/keyring';
 import { providerBinding } from '../secrets/storedSecrets';
 import { keyFingerprint, keyHint, seal } from '../secrets/vault';
+import { recordVerifyCall } from '../usage/ledger';
 import { recordAudit } from './audit';
 import { withProviderAdapter } from './providerCalls';
 import { settingsOf } from './settings';
@@ -172,6 +173,7 @@ export async function verifyConnection(deps: ConnectionDeps, session: LaunchSess
   if (provider.disabled) throw conflict('This connection is disabled: enable it before testing it.');
   let status: ProviderStatus = 'valid';
   let reason: string | null = null;
+  const started = Date.now();
   try {
     await withProviderAdapter(deps.keyring, provider, (adapter) => adapter.verify(), { timeoutMs: 15000 });
   } catch (err) {
@@ -180,6 +182,11 @@ export async function verifyConnection(deps: ConnectionDeps, session: LaunchSess
     status = STATUS_BY_ERROR[code] ?? 'unreachable';
     reason = code;
   }
+  // Every provider call is in the usage ledger, "Test connection" under its own type.
+  await recordVerifyCall(
+    { deploymentId: provider.deploymentId, providerId: provider.id, providerKind: provider.kind, ownerType: provider.ownerType, ownerUserId: provider.ownerUserId, instructorUserId: provider.ownerUserId },
+    { latencyMs: Date.now() - started, outcome: reason ?? 'ok' },
+  );
   return deps.sequelize.transaction(async (transaction) => {
     await provider.update({ status, statusReason: reason, verifiedAt: new Date() }, { transaction });
     await recordAudit(session, { action: 'provider.verify', targetType: 'provider', targetId: provider.id, details: { label: provider.label, status, reason } }, transaction);

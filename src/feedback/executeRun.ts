@@ -9,6 +9,7 @@ import { ProviderError } from '../providers/types';
 import type { CompletionResult } from '../providers/types';
 import type { Keyring } from '../secrets/keyring';
 import { parseRunOutput, repairPrompt } from './output';
+import { RunCharges } from '../budgets/runCharges';
 import { costMicros, priceFor } from './pricing';
 import { buildPrompt, outputJsonSchema } from './prompt';
 import { loadRunContext } from './runContext';
@@ -112,6 +113,20 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     systemPrompt: snapshot.params.systemPrompt,
   });
   const structuredOutput = { name: 'rubric_feedback', schema: outputJsonSchema(assignment.rubric) };
+  // Budgets: reserve the run's maximum cost before any call (src/budgets). No room: the run waits
+  // (never dropped); a budget that forbids unpriced models fails it with that reason.
+  const price = await priceFor(run.deploymentId, provider.kind, snapshot.model);
+  const promptChars = prompt.messages.reduce((n, m) => n + m.content.length, 0) + JSON.stringify(structuredOutput.schema).length;
+  const { gate, charges } = await RunCharges.open(deps.sequelize, { run, assignment, provider, price, promptChars, promptMessages: prompt.messages.length, maxTokens: params.maxTokens });
+  if (gate.outcome === 'wait') {
+    // The claim counted an attempt; waiting for budget is not one.
+    await finish(runId, token, { status: 'budget_wait', errorCode: 'budget_exhausted', startedAt: null, attempts: deps.sequelize.literal('attempts - 1') as unknown as number });
+    return 'budget_wait';
+  }
+  if (gate.outcome === 'forbidden' || !charges) {
+    await finish(runId, token, { status: 'failed', errorCode: 'budget_forbids_unpriced', finishedAt: new Date() });
+    return 'failed';
+  }
   // Never the student's identity: a per-deployment salted hash, for providers that take a user field.
   const user = deployment.pseudonymSalt ? pseudonymFor(deployment.pseudonymSalt, submission.userId) : await providerUserId(deployment.id, submission.userId);
   const started = Date.now();
@@ -138,7 +153,16 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
       async (adapter) => {
         const call = async (messages: typeof prompt.messages | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>): Promise<CompletionResult> => {
           const signal = AbortSignal.any([AbortSignal.timeout(deps.callTimeoutMs ?? 120000), lost.signal, ...(stop ? [stop] : [])]);
-          const result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, user, signal });
+          const callStarted = Date.now();
+          let result: CompletionResult;
+          try {
+            result = await adapter.complete({ model: snapshot.model, messages, params, structuredOutput, user, signal });
+          } catch (err) {
+            const outcome = lost.signal.aborted ? 'aborted' : err instanceof ProviderError ? err.code : 'error';
+            await charges.record({ tokensIn: 0, tokensOut: 0, latencyMs: Date.now() - callStarted, outcome });
+            throw err;
+          }
+          await charges.record({ tokensIn: result.usage.inputTokens, tokensOut: result.usage.outputTokens, latencyMs: result.latencyMs, outcome: 'ok' });
           tokensIn += result.usage.inputTokens;
           tokensOut += result.usage.outputTokens;
           return result;
@@ -157,6 +181,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     );
   } catch (err) {
     clearInterval(heartbeat);
+    await charges.end();
     const latencyMs = Date.now() - started;
     if (lost.signal.aborted) return 'running'; // another worker owns the run now
     if (stop?.aborted) return 'running'; // shutting down: the worker releases the lease
@@ -179,7 +204,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
   }
 
   clearInterval(heartbeat);
-  const price = await priceFor(run.deploymentId, provider.kind, snapshot.model);
+  await charges.end();
   const status = output ? 'succeeded' : 'invalid_output';
   await finish(runId, token, {
     status,

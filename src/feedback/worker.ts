@@ -2,6 +2,7 @@ import { Op } from 'sequelize';
 import { releaseSubmission } from '../commands/release';
 import type { Ltijs } from '../lti/ltijs';
 import { Run } from '../models';
+import { budgetHousekeeping } from '../budgets/housekeeping';
 import { scheduleRetention, type RetentionSchedule } from '../privacy/retention';
 import { claimRunWithinLimit } from './connectionSlots';
 import { DEFAULT_LEASE_MS, executeRun, ExecuteDeps, releaseRun } from './executeRun';
@@ -21,6 +22,8 @@ export interface WorkerOptions extends ExecuteDeps {
   /** Calls started per provider connection per minute in this process; 0 or unset: no limit. */
   ratePerMinute?: number;
   pollMs?: number;
+  /** How often this worker releases crashed runs' reservations and re-queues runs waiting for budget. */
+  budgetCheckMs?: number;
   /** How often this worker removes expired submission texts (hourly by default); 0: never. */
   retentionEveryMs?: number;
 }
@@ -42,6 +45,7 @@ export class FeedbackWorker {
   /** pg-boss on PostgreSQL; undefined on SQLite, where the runs table is polled directly. */
   private jobs: RunJobs | undefined;
   private lastSweep = 0;
+  private lastBudgetCheck = 0;
   private retention: RetentionSchedule | undefined;
 
   constructor(private readonly opts: WorkerOptions) {}
@@ -119,6 +123,10 @@ export class FeedbackWorker {
     try {
       do {
         this.again = false;
+        if (Date.now() - this.lastBudgetCheck > (this.opts.budgetCheckMs ?? 10000)) {
+          this.lastBudgetCheck = Date.now();
+          await budgetHousekeeping(this.opts.sequelize);
+        }
         if (this.jobs) {
           await this.takeJobs(this.jobs);
           continue;
@@ -215,6 +223,7 @@ export class FeedbackWorker {
       if (status === 'running') return; // taken over by another worker, or interrupted by stop()
       this.leases.delete(runId);
       this.opts.logger.info({ runId, status }, 'run executed');
+      if (status === 'budget_wait') return; // queued again when room frees up (src/budgets/waiters.ts)
       if (status === 'queued') {
         // Wake when the backoff ends (the poll would find it too, a little later).
         const run = await Run.findByPk(runId, { attributes: ['nextAttemptAt'] });

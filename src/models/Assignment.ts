@@ -27,6 +27,8 @@ export class Assignment extends Model<InferAttributes<Assignment>, InferCreation
   declare gradePassback: boolean;
   declare lineItemUrl: string | null;
   declare createdByUserId: string;
+  /** The class size the instructor typed, for estimates when the platform offers no roster. */
+  declare expectedStudents: CreationOptional<number | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -49,6 +51,7 @@ export class Assignment extends Model<InferAttributes<Assignment>, InferCreation
         gradePassback: { type: DataTypes.BOOLEAN, allowNull: false },
         lineItemUrl: { type: DataTypes.STRING(1024), allowNull: true },
         createdByUserId: { type: DataTypes.UUID, allowNull: false },
+        expectedStudents: { type: DataTypes.INTEGER, allowNull: true },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

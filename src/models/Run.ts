@@ -2,7 +2,8 @@ import { CreationOptional, DataTypes, InferAttributes, InferCreationAttributes, 
 import type { RunOutput } from '../feedback/types';
 import type { InstanceParams } from './ModelInstance';
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'invalid_output';
+// budget_wait: no room in a budget that applies; queued again when room frees up (never dropped).
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'invalid_output' | 'budget_wait';
 
 /** What the instance was when the submission was made, so later edits never change a queued run. */
 export interface InstanceSnapshot {

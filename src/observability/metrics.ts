@@ -71,9 +71,9 @@ export function recordProviderCall(kind: string, operation: 'complete' | 'verify
   providerLatency.observe({ kind, operation, outcome }, seconds);
 }
 
-/** Counts one budget reservation attempt (for the budgets feature; not called yet). */
-export function recordBudgetReservation(outcome: string): void {
-  budgetReservations.inc({ outcome });
+/** Counts budget reservation outcomes (reserved, wait, settled, released, ...; see src/budgets/outcomes.ts). */
+export function recordBudgetReservation(outcome: string, n = 1): void {
+  budgetReservations.inc({ outcome }, n);
 }
 
 /** Express middleware: observes every request's latency, labelled with the route pattern (never the raw URL: ids would explode the series). */

@@ -15,6 +15,7 @@ export function presentAssignment(a: Assignment) {
     maxDrafts: a.maxDrafts,
     maxChars: a.maxChars,
     gradePassback: a.gradePassback,
+    expectedStudents: a.expectedStudents ?? null,
     bound: a.resourceLinkId !== null,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,

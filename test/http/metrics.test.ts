@@ -118,6 +118,8 @@ describe('GET /metrics with METRICS_TOKEN set', () => {
     expect(delta('feedforward_provider_calls_total', { kind, operation: 'verify', outcome: 'unavailable' })).toBe(1);
     expect(delta('feedforward_provider_calls_total', { kind, operation: 'complete', outcome: 'ok' })).toBe(3);
     expect(delta('feedforward_provider_call_duration_seconds_count', { kind, operation: 'complete', outcome: 'ok' })).toBe(3);
+    // No budget applies in this deployment: each run's reservation step says so once.
+    expect(delta('feedforward_budget_reservations_total', { outcome: 'no_budget' })).toBe(3);
     expect(mock.stats.requests).toBe(4); // the 3 completions and the one verify counted above
     expect(sample(after, 'feedforward_runs', { status: 'succeeded' })).toBe(3);
     expect(sample(after, 'feedforward_queue_depth')).toBe(0);

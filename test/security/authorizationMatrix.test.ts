@@ -394,6 +394,15 @@ const TABLE: Record<string, Row> = {
   'PUT /api/v1/settings': { expect: administer(200), body: () => ({ allowInstructorSystemConnections: true, defaultParams: { temperature: 0.5 } }) },
   'GET /api/v1/audit': { expect: administer(200) },
 
+  // Cost control. Budgets: admins of the deployment (each admin their own deployment's).
+  'GET /api/v1/budgets': { expect: administer(200) },
+  'PUT /api/v1/budgets': { expect: administer(200), body: () => ({ scope: 'deployment', period: 'month', limitMicros: 1_000_000_000 }) },
+  // Usage: instructors read their own, admins the deployment's; students nothing.
+  'GET /api/v1/usage': { expect: configure(200) },
+  'GET /api/v1/assignments/:id/estimate': { owners: { course: courseStaff(200), otherCourse: otherCourseStaff } },
+  'GET /api/v1/assignments/:id/budget': { owners: { course: courseStaff(200), otherCourse: otherCourseStaff } },
+  'PUT /api/v1/assignments/:id/budget': { owners: { course: courseStaff(200), otherCourse: otherCourseStaff }, body: () => ({ period: 'total', limitMicros: 1_000_000_000 }) },
+
   // Every launch of the cast is on a link that already has its assignment: 409 is "allowed, but
   // edit the existing one" (a 201 needs a fresh link; test/feedback covers it).
   'POST /api/v1/assignments': {
@@ -489,6 +498,12 @@ const TABLE: Record<string, Row> = {
   'GET /admin/privacy': { expect: administer(200), query: () => ({ q: 'matrix' }) },
   'POST /admin/privacy/users/:id/erase': { owners: { member: manageSystem(REDIRECT) }, fresh: true, body: () => ({ confirm: '1' }) },
   'POST /student/notice': { expect: studentOnly(REDIRECT), body: noticeVersion },
+  'GET /admin/usage': { expect: administer(200) },
+  'GET /admin/usage.csv': { expect: administer(200) },
+  'POST /admin/budgets': { expect: administer(REDIRECT), body: () => ({ scope: 'deployment', limit: '1000', period: 'month' }) },
+  'GET /instructor/usage': { expect: configure(200) },
+  // The cap of the cast's course assignment: its course staff; the foreign admin cannot see it (404).
+  'POST /instructor/budgets': { expect: s(REDIRECT, REDIRECT, REDIRECT, 403, 404, 401), body: () => ({ assignmentId: fx.assignment.course.id, limit: '1000', period: 'total' }) },
   'GET /instructor/available': { expect: configure(200) },
 };
 

@@ -32,6 +32,8 @@ export const assignmentSchema = z.object({
   maxDrafts: z.number({ error: 'must be a number' }).int().min(1, 'must be between 1 and 20').max(20, 'must be between 1 and 20').default(3),
   maxChars: z.number({ error: 'must be a number' }).int().min(100, 'must be at least 100').max(200000, 'must be at most 200000').default(50000),
   gradePassback: z.boolean({ error: 'must be true or false' }).default(false),
+  // The class size for the cost estimate when the LMS does not share its roster (NRPS).
+  expectedStudents: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be between 1 and 100000').max(100000, 'must be between 1 and 100000').nullable().optional(),
 });
 
 export const assignmentUpdateSchema = assignmentSchema.partial();

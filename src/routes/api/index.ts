@@ -4,6 +4,7 @@ import { getSession } from '../../lti/session';
 import { presentMe } from '../../presenters/session';
 import type { Ltijs } from '../../lti/ltijs';
 import { assignmentRoutes } from './assignments';
+import { costRoutes } from './costs';
 import { instanceRoutes } from './instances';
 import { modelRoutes } from './models';
 import { privacyRoutes } from './privacy';
@@ -23,6 +24,7 @@ export function apiRoutes(deps: ConnectionDeps & { session: RequestHandler; lti:
   router.use('/instances', instanceRoutes(deps));
   router.use('/models', modelRoutes());
   router.use(settingsRoutes());
+  router.use(costRoutes(deps));
   router.use(assignmentRoutes(deps));
   router.use(privacyRoutes(deps));
   return router;

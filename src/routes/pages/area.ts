@@ -1,5 +1,6 @@
 import express, { RequestHandler } from 'express';
 import type { OwnerType } from '../../models/Provider';
+import { budgetBanner } from '../../middlewares/budgetBanner';
 import { sameSiteOnly } from '../../middlewares/sameSiteOnly';
 import { allow } from '../../policies';
 import type { Section } from './view';
@@ -31,7 +32,7 @@ export function areas(session: RequestHandler): { admin: Area; instructor: Area 
   return {
     admin: {
       base: '/admin',
-      page: [session, administer],
+      page: [session, administer, budgetBanner],
       post: [sameSiteOnly(), form, session, administer],
       scopes: ['system', 'instructor'],
       lists: () => true,
@@ -40,7 +41,7 @@ export function areas(session: RequestHandler): { admin: Area; instructor: Area 
     },
     instructor: {
       base: '/instructor',
-      page: [session, configure],
+      page: [session, configure, budgetBanner],
       post: [sameSiteOnly(), form, session, configure],
       scopes: ['instructor'],
       lists: (ownerType) => ownerType === 'instructor',

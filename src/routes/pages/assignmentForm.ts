@@ -33,7 +33,7 @@ export interface ModelValues {
 }
 
 export interface AssignmentFormState {
-  fields: { title: string; instructions: string; aggregation: string; quorum: string; releaseMode: string; maxDrafts: string; maxChars: string; gradePassback: boolean };
+  fields: { title: string; instructions: string; aggregation: string; quorum: string; releaseMode: string; maxDrafts: string; maxChars: string; gradePassback: boolean; expectedStudents: string };
   criteria: CriterionValues[];
   /** By instance id. */
   models: Map<string, ModelValues>;
@@ -56,6 +56,7 @@ const TOP_LABELS: Record<string, string> = {
   maxDrafts: 'Drafts per student',
   maxChars: 'Text limit',
   gradePassback: 'Grade passback',
+  expectedStudents: 'Expected students',
 };
 const CRITERION_LABELS: Record<keyof CriterionValues, string> = { id: 'id', name: 'name', description: 'description', weight: 'weight', maxScore: 'maximum score' };
 const MODEL_LABELS: Record<string, string> = { instanceId: '', runs: 'runs', weight: 'weight' };
@@ -65,7 +66,7 @@ const text = (value: number | null | undefined) => (value === null || value === 
 /** A new assignment: three empty criteria, the admin's default instances ticked. */
 export function blankState(defaults: AssignmentModelChoice[], title = ''): AssignmentFormState {
   return {
-    fields: { title, instructions: '', aggregation: 'mean', quorum: '', releaseMode: 'review', maxDrafts: '3', maxChars: '50000', gradePassback: false },
+    fields: { title, instructions: '', aggregation: 'mean', quorum: '', releaseMode: 'review', maxDrafts: '3', maxChars: '50000', gradePassback: false, expectedStudents: '' },
     criteria: [],
     models: new Map(defaults.map((d) => [d.instanceId, { use: true, runs: String(d.runs), weight: String(d.weight) }])),
   };
@@ -74,7 +75,7 @@ export function blankState(defaults: AssignmentModelChoice[], title = ''): Assig
 /** An existing assignment, for its edit form. */
 export function stateOf(a: Assignment): AssignmentFormState {
   return {
-    fields: { title: a.title, instructions: a.instructions, aggregation: a.aggregation, quorum: text(a.quorum), releaseMode: a.releaseMode, maxDrafts: String(a.maxDrafts), maxChars: String(a.maxChars), gradePassback: a.gradePassback },
+    fields: { title: a.title, instructions: a.instructions, aggregation: a.aggregation, quorum: text(a.quorum), releaseMode: a.releaseMode, maxDrafts: String(a.maxDrafts), maxChars: String(a.maxChars), gradePassback: a.gradePassback, expectedStudents: text(a.expectedStudents) },
     criteria: a.rubric.map((c) => ({ id: c.id, name: c.name, description: c.description, weight: String(c.weight), maxScore: String(c.maxScore) })),
     models: new Map(a.models.map((m) => [m.instanceId, { use: true, runs: String(m.runs), weight: String(m.weight) }])),
   };
@@ -116,6 +117,7 @@ export function readAssignmentForm(body: unknown): PostedForm {
       maxDrafts: form.text('maxDrafts'),
       maxChars: form.text('maxChars'),
       gradePassback: form.checkbox('gradePassback'),
+      expectedStudents: form.text('expectedStudents'),
     },
     criteria,
     models: new Map(posted.filter((m) => m.instanceId).map((m) => [m.instanceId, { use: m.use, runs: m.runs, weight: m.weight }])),
@@ -184,6 +186,7 @@ export function parseAssignment<S extends z.ZodType>(posted: PostedForm, schema:
     maxDrafts: form.number('maxDrafts'),
     maxChars: form.number('maxChars'),
     gradePassback: state.fields.gradePassback,
+    expectedStudents: form.number('expectedStudents') ?? null,
   };
   try {
     return { input: form.parse(schema, values), remap };

@@ -9,6 +9,7 @@ import { deepLinkingResponse, resourceLinkItem } from '../../lti/deepLinking';
 import type { Ltijs } from '../../lti/ltijs';
 import { getSession, LaunchSession } from '../../lti/session';
 import { sameSiteOnly } from '../../middlewares/sameSiteOnly';
+import { estimateForLaunch } from '../../usage/studentCount';
 import { Assignment, Submission, User } from '../../models';
 import { allow } from '../../policies';
 import { asyncHandler } from '../asyncHandler';
@@ -17,6 +18,7 @@ import type { Area } from './area';
 import { AssignmentFormState, assignmentFailure, assignmentFormView, blankState, FormOptions, instanceNames, parseAssignment, PostedForm, readAssignmentForm, stateOf } from './assignmentForm';
 import { assignmentProgress, releaseMany, retryFailedRuns } from '../../commands/assignmentActivity';
 import { aggregationLabel, progressView, rubricMax, submissionRow } from './feedbackViewModels';
+import { estimateView } from './costViewModels';
 import { FormReader, formFailure } from './forms';
 import { reviewPages } from './review';
 import { noticeFrom, redirectTo, renderPage } from './view';
@@ -79,8 +81,29 @@ export function assignmentPages(deps: FeedbackDeps, instructor: Area): Router {
   const router = Router();
   const setUpTitle = 'Set up feedback for this assignment';
 
+  /** The estimate panel: of the saved assignment, or of the form's current choices before it exists. */
+  const estimatePanel = async (session: LaunchSession, state: AssignmentFormState, saved?: Assignment) => {
+    const assignment = saved ?? Assignment.build({
+      deploymentId: session.deployment.id,
+      title: state.fields.title,
+      instructions: state.fields.instructions,
+      rubric: [],
+      models: [...state.models].filter(([, m]) => m.use).map(([instanceId, m]) => ({ instanceId, runs: Number(m.runs) || 1, weight: Number(m.weight) || 1 })),
+      aggregation: 'mean',
+      releaseMode: 'review',
+      maxDrafts: Number(state.fields.maxDrafts) || 3,
+      maxChars: Number(state.fields.maxChars) || 50000,
+      gradePassback: false,
+      createdByUserId: session.user.id,
+      expectedStudents: Number(state.fields.expectedStudents) || null,
+    });
+    return estimateView(await estimateForLaunch(deps.lti, session, assignment));
+  };
+
   const renderSetUp = async (res: Response, state: AssignmentFormState, opts: FormOptions, extra: Record<string, unknown> = {}, status = 200) => {
     const session = getSession(res);
+    const saved = typeof extra.assignmentId === 'string' ? await Assignment.findOne({ where: { id: extra.assignmentId, deploymentId: session.deployment.id } }) : null;
+    extra = { ...extra, estimate: await estimatePanel(session, state, saved ?? undefined) };
     const view = opts.mode === 'deep-link' ? 'instructor/deep-link' : 'instructor/assignment-form';
     const title = opts.mode === 'edit' ? `Edit ${state.fields.title || 'the assignment'}` : opts.mode === 'deep-link' ? 'Add FeedForward to your course' : setUpTitle;
     renderPage(res, view, title, opts.mode === 'deep-link' ? undefined : 'course', { ...(await formFor(session, state, opts)), ...extra }, status);
@@ -113,6 +136,7 @@ export function assignmentPages(deps: FeedbackDeps, instructor: Area): Router {
     const rows = submissions.map((s) => submissionRow(s, assignment, users.get(s.userId), progress.failedRunsBySubmission.get(s.id) ?? 0));
     renderPage(res, 'instructor/progress', assignment.title, 'course', {
       assignment: assignmentSummary(assignment),
+      estimate: estimateView(await estimateForLaunch(deps.lti, session, assignment)),
       progress: progressView(progress),
       progressUrl: `/api/v1/assignments/${assignment.id}/progress`,
       pagePath: `/instructor/assignments/${assignment.id}`,

@@ -36,6 +36,7 @@ const RUN_WORDS: Record<string, string> = {
   succeeded: 'Done',
   failed: 'Failed',
   invalid_output: 'Invalid answer',
+  budget_wait: 'Waiting for budget',
 };
 
 /** Why a run failed, in words; the stored reason is one of our codes, never provider text. */
@@ -48,6 +49,8 @@ export const FAILURE_WORDS: Record<string, string> = {
   unavailable: 'The provider could not be reached or was unavailable.',
   invalid_output: 'The model\u2019s answer did not follow the rubric format, even after a repair attempt.',
   connection_removed: 'The provider connection was removed.',
+  budget_forbids_unpriced: 'This model has no known price, and a budget that applies forbids models with no known price.',
+  budget_exhausted: 'Waiting for budget: a budget that applies has no room left. The run starts by itself when room frees up.',
   internal: 'An error inside FeedForward.',
   erased: 'The student\u2019s data was erased before this run finished.',
   unknown: 'An unknown problem.',
@@ -94,6 +97,16 @@ export function gradebookText(submission: Submission, assignment: Assignment): s
 
 const studentName = (user: User | undefined) => user?.name?.trim() || 'A student who shares no name';
 
+/** "about 3 minutes left" (the same words as public/progress.js); empty when unknown. */
+export function timeLeftWords(seconds: number | null): string {
+  if (seconds === null) return '';
+  if (seconds < 60) return 'about a minute left';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `about ${minutes} minute${minutes === 1 ? '' : 's'} left`;
+  const hours = Math.round(minutes / 60);
+  return `about ${hours} hour${hours === 1 ? '' : 's'} left`;
+}
+
 /** The progress numbers in words for the page. */
 
 export function progressView(progress: Progress) {
@@ -116,11 +129,14 @@ export function progressView(progress: Progress) {
       { key: 'runs.succeeded', label: 'Done', count: run('succeeded') },
       { key: 'runs.failed', label: 'Failed', count: run('failed') },
       { key: 'runs.invalid_output', label: 'Invalid answer', count: run('invalid_output') },
+      { key: 'runs.budget_wait', label: 'Waiting for budget', count: run('budget_wait') },
     ],
+    waitingForBudget: progress.waitingForBudget,
+    timeLeft: timeLeftWords(progress.etaSeconds),
     failures: Object.entries(progress.failures).map(([code, count]) => ({ code, count, words: failureWords(code) })),
     spend: dollars(progress.spendMicros),
     unpricedRuns: progress.unpricedRuns,
-    working: sub('queued') + sub('running') > 0,
+    working: sub('queued') + sub('running') > 0 || progress.waitingForBudget > 0,
   };
 }
 

@@ -12,6 +12,7 @@ import { landingPages } from './landing';
 import { privacyPages } from './privacy';
 import { settingsPages } from './settings';
 import { studentPages } from './student';
+import { usagePages } from './usage';
 
 /** Server-rendered pages, each behind the launch session: landing pages, the feedback screens and the configuration screens. */
 export function pageRoutes(deps: ConnectionDeps & { session: RequestHandler; lti: Ltijs; config: Config }): Router {
@@ -28,5 +29,6 @@ export function pageRoutes(deps: ConnectionDeps & { session: RequestHandler; lti
   router.use(settingsPages(admin));
   router.use(privacyPages(deps, admin));
   router.use(availablePages(instructor));
+  router.use(usagePages(deps, admin, instructor));
   return router;
 }

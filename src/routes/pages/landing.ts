@@ -1,4 +1,5 @@
 import { RequestHandler, Router } from 'express';
+import { budgetBanner } from '../../middlewares/budgetBanner';
 import { allow } from '../../policies';
 import { renderPage } from './view';
 
@@ -7,7 +8,7 @@ import { renderPage } from './view';
 
 export function landingPages(deps: { session: RequestHandler }): Router {
   const router = Router();
-  router.get('/admin', deps.session, allow('administer'), (_req, res) => {
+  router.get('/admin', deps.session, allow('administer'), budgetBanner, (_req, res) => {
     renderPage(res, 'admin/home', 'Deployment settings', 'overview');
   });
   return router;

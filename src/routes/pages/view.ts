@@ -7,7 +7,7 @@ import type { FormFailure } from './forms';
 // What every page under a launch renders with, and the two ways a form post ends: a 303 back to a
 // list with a short notice, or the form again with its problems.
 
-export type Section = 'overview' | 'connections' | 'catalogue' | 'instances' | 'settings' | 'privacy' | 'audit' | 'my-connections' | 'my-instances' | 'available' | 'course';
+export type Section = 'overview' | 'connections' | 'catalogue' | 'instances' | 'settings' | 'privacy' | 'audit' | 'my-connections' | 'my-instances' | 'available' | 'course' | 'usage' | 'my-usage';
 
 /** The layout's and nav's data for this session. */
 export function pageData(session: LaunchSession, title: string, section?: Section) {

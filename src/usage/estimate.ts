@@ -1,0 +1,99 @@
+import { findCatalogueModel } from '../commands/catalogue';
+import { settingsOf } from '../commands/settings';
+import { buildPrompt, outputJsonSchema } from '../feedback/prompt';
+import { Assignment, Deployment, ModelInstance, Provider } from '../models';
+
+// The cost estimate an instructor sees before students submit:
+//   students × drafts × Σ over model instances (runs × (input tokens × input price + output tokens × output price))
+// Low: one draft per student, a 3 000-character submission, half the instance's maximum output.
+// High: every allowed draft, a submission of the full character limit, the full maximum output.
+// Input tokens are the prompt FeedForward really sends (instructions, rubric, output schema) plus the
+// submission, at 4 characters per token. Repair retries are not included. An instance whose model
+// has no known price is listed as "price unknown" and left out of the figures, never counted as $0.
+
+export const CHARS_PER_TOKEN = 4;
+export const LOW_SUBMISSION_CHARS = 3000;
+/** The prompt without instructions for a typical three-criterion rubric, for a form not filled in yet. */
+const TYPICAL_PROMPT_CHARS = 4000;
+
+export interface InstanceEstimate {
+  instanceId: string;
+  name: string | null;
+  model: string | null;
+  runs: number;
+  priceUnknown: boolean;
+  inputTokens: { low: number; high: number };
+  outputTokens: { low: number; high: number };
+  /** One draft of one student, all runs of this instance. */
+  perDraftMicros: { low: number; high: number } | null;
+}
+
+export interface Estimate {
+  students: number | null;
+  studentsSource: 'nrps' | 'instructor' | null;
+  drafts: { low: number; high: number };
+  instances: InstanceEstimate[];
+  lowMicros: number | null;
+  highMicros: number | null;
+  priceUnknown: boolean;
+}
+
+const tokens = (chars: number) => Math.ceil(chars / CHARS_PER_TOKEN);
+
+/** micro-dollars of `runs` calls, exact, rounded half up once. */
+function microsOf(runs: number, inTokens: number, outTokens: number, inPrice: number, outPrice: number): number {
+  const numerator = BigInt(runs) * (BigInt(inTokens) * BigInt(inPrice) + BigInt(outTokens) * BigInt(outPrice));
+  return Number((numerator + 500_000n) / 1_000_000n);
+}
+
+/** The prompt's own length without a submission (what every call sends besides the student's text). */
+export function promptOverheadChars(assignment: Pick<Assignment, 'title' | 'instructions' | 'rubric' | 'maxDrafts'>, systemPrompt?: string): number {
+  // A form not filled in yet (no rubric) cannot build a prompt: count its instructions plus a typical rubric.
+  if (assignment.rubric.length === 0) return assignment.instructions.length + TYPICAL_PROMPT_CHARS;
+  const prompt = buildPrompt({ assignmentTitle: assignment.title, instructions: assignment.instructions, rubric: assignment.rubric, draftNumber: 1, maxDrafts: assignment.maxDrafts, submissionText: '', systemPrompt });
+  return prompt.messages.reduce((n, m) => n + m.content.length, 0) + JSON.stringify(outputJsonSchema(assignment.rubric)).length;
+}
+
+/** The estimate of an assignment for this many students (null: unknown, figures are null too). */
+export async function estimateAssignment(assignment: Assignment, students: { count: number | null; source: Estimate['studentsSource'] }): Promise<Estimate> {
+  const deployment = await Deployment.findByPk(assignment.deploymentId);
+  const defaults = deployment ? settingsOf(deployment).defaultParams : { maxTokens: 1500 };
+  const instances: InstanceEstimate[] = [];
+  for (const choice of assignment.models) {
+    const instance = await ModelInstance.findOne({ where: { id: choice.instanceId, deploymentId: assignment.deploymentId } });
+    const provider = instance && (await Provider.findOne({ where: { id: instance.providerId, deploymentId: assignment.deploymentId } }));
+    const entry = instance && provider ? await findCatalogueModel(assignment.deploymentId, provider.kind, instance.model) : null;
+    const maxTokens = instance?.params.maxTokens ?? defaults.maxTokens;
+    const overhead = promptOverheadChars(assignment, instance?.params.systemPrompt);
+    const inputTokens = { low: tokens(overhead + Math.min(LOW_SUBMISSION_CHARS, assignment.maxChars)), high: tokens(overhead + assignment.maxChars) };
+    const outputTokens = { low: Math.ceil(maxTokens / 2), high: maxTokens };
+    const inPrice = entry?.effectiveInputMicros ?? null;
+    const outPrice = entry?.effectiveOutputMicros ?? null;
+    const priced = inPrice !== null && outPrice !== null;
+    instances.push({
+      instanceId: choice.instanceId,
+      name: instance?.name ?? null,
+      model: instance?.model ?? null,
+      runs: choice.runs,
+      priceUnknown: !priced,
+      inputTokens,
+      outputTokens,
+      perDraftMicros: priced
+        ? { low: microsOf(choice.runs, inputTokens.low, outputTokens.low, inPrice, outPrice), high: microsOf(choice.runs, inputTokens.high, outputTokens.high, inPrice, outPrice) }
+        : null,
+    });
+  }
+  const drafts = { low: 1, high: assignment.maxDrafts };
+  const sum = (k: 'low' | 'high') => instances.reduce((n, i) => n + (i.perDraftMicros?.[k] ?? 0), 0);
+  // No priced instance at all: there is no figure to give (never $0).
+  const count = instances.some((i) => !i.priceUnknown) ? students.count : null;
+  return {
+    students: students.count,
+    studentsSource: students.count === null ? null : students.source,
+    drafts,
+    instances,
+    lowMicros: count === null ? null : count * drafts.low * sum('low'),
+    highMicros: count === null ? null : count * drafts.high * sum('high'),
+    priceUnknown: instances.some((i) => i.priceUnknown),
+  };
+}
