@@ -70,6 +70,11 @@ export async function overheadBenchmark(opts: { calls: number }) {
       await viaTool(run);
     }
     const profiler = await startProfileIfAsked();
+    // SQL statements the tool sends per call (Sequelize's own PRAGMAs not included), for the report.
+    const statements: string[] = [];
+    const sequelizeOptions = (deps.sequelize as unknown as { options: { logging?: unknown } }).options;
+    const logging = sequelizeOptions.logging;
+    sequelizeOptions.logging = (sql: string) => statements.push(sql);
     const a: Array<{ wall: number; cpu: number }> = [];
     const b: Array<{ wall: number; cpu: number }> = [];
     for (const [i, run] of runs.slice(WARM_UP, WARM_UP + opts.calls).entries()) {
@@ -82,6 +87,8 @@ export async function overheadBenchmark(opts: { calls: number }) {
       }
     }
     await profiler?.stop();
+    sequelizeOptions.logging = logging;
+    if (process.env.BENCH_SHOW_SQL) process.stderr.write(`${statements.slice(-40).join('\n')}\n`);
     const overhead = b.map((x, i) => x.wall - a[i]!.wall);
     const cpuOverhead = b.map((x, i) => x.cpu - a[i]!.cpu);
 
@@ -109,6 +116,7 @@ export async function overheadBenchmark(opts: { calls: number }) {
       cpuPerCallMs: { p50: round(median(b.map((x) => x.cpu)), 3), overheadP50: round(median(cpuOverhead), 3) },
       revealMicros: { p50: round(median(batches), 1), p95: round(p95(batches), 1) },
       keyDerivationMs: round(median(derivations), 1),
+      queriesPerCall: round(statements.length / b.length, 1),
       mockRequests: ((await (await fetch(`http://127.0.0.1:${mockPort}/_stats`)).json()) as { requests: number }).requests,
     };
     const dialect = tool.runtime.config.database.dialect;
@@ -116,6 +124,7 @@ export async function overheadBenchmark(opts: { calls: number }) {
       { benchmark: `per-call ${dialect}`, metric: `overhead per call p50 / p95 (${result.calls} calls)`, value: `${result.overheadMs.p50} / ${result.overheadMs.p95} ms`, target: '≤ 1 / ≤ 3 ms', ok: result.overheadMs.p50 <= 1 && result.overheadMs.p95 <= 3 },
       { benchmark: `per-call ${dialect}`, metric: 'claim + executeRun p50 / p95', value: `${result.toolCallMs.p50} / ${result.toolCallMs.p95} ms` },
       { benchmark: `per-call ${dialect}`, metric: 'bare HTTP call to the mock p50 / p95', value: `${result.bareCallMs.p50} / ${result.bareCallMs.p95} ms` },
+      { benchmark: `per-call ${dialect}`, metric: 'SQL statements per call', value: `${result.queriesPerCall}` },
       { benchmark: `per-call ${dialect}`, metric: 'CPU per call (total / above the bare call)', value: `${result.cpuPerCallMs.p50} / ${result.cpuPerCallMs.overheadP50} ms` },
       { benchmark: `per-call ${dialect}`, metric: 'one secret reveal p50 / p95', value: `${result.revealMicros.p50} / ${result.revealMicros.p95} µs` },
       { benchmark: `per-call ${dialect}`, metric: 'one key derivation (boot only, never per call)', value: `${result.keyDerivationMs} ms` },

@@ -132,6 +132,9 @@ export class FeedbackWorker {
           continue;
         }
         const now = new Date();
+        // Woken on every finished run: read only runs of connections with room in this process,
+        // as plain rows (building 200 model instances per wake cost more than the claim).
+        const fullHere = [...this.inFlightByProvider].filter(([, n]) => n >= (this.opts.concurrencyPerConnection ?? 4)).map(([id]) => id);
         const due = await Run.findAll({
           attributes: ['id', 'providerId', 'submissionId'],
           where: {
@@ -139,9 +142,11 @@ export class FeedbackWorker {
               { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
               { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
             ],
+            ...(fullHere.length ? { providerId: { [Op.notIn]: fullHere } } : {}),
           },
           order: [['createdAt', 'ASC']],
           limit: 200,
+          raw: true,
         });
         const full = new Set<string>(); // connections at their limit in some process: skip them this round
         for (const run of due) {
