@@ -296,6 +296,10 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     await sees('Deployment settings');
     await visit('Settings', 'Settings', 'admin-settings');
     await visit('Student data', 'Student data', 'admin-privacy');
+    await tool.getByLabel('Name, email or LMS user id').fill(PEOPLE.student.name);
+    await tool.getByRole('button', { name: 'Find' }).click();
+    await tool.getByRole('row').filter({ hasText: PEOPLE.student.sub }).waitFor();
+    await opens('Student data', 'admin-privacy-found');
     await visit('Usage and budgets', 'Usage and budgets', 'admin-usage');
     await sees('Spend over time');
     await visit('Audit log', 'Audit log', 'admin-audit');
