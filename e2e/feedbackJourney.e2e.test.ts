@@ -278,4 +278,78 @@ describe('the feedback journey in Chromium, inside the demo LMS', { timeout: 600
     // The key never reached a log line either.
     assert.ok(!fs.readFileSync(logFile, 'utf8').includes(MOCK_KEY), 'the API key is in the tool log');
   });
+
+  /** Follows a link of the tool's configuration navigation, checks the page's heading and the screen. */
+  async function visit(link: string, heading: string | RegExp, name: string): Promise<void> {
+    await nav(link);
+    await opens(heading, name);
+  }
+
+  /** Waits for the page's main heading, then checks the screen. */
+  async function opens(heading: string | RegExp, name: string): Promise<void> {
+    await tool.getByRole('heading', { level: 1, name: heading }).waitFor();
+    await checkScreen(page, name, { frame: await toolFrame(page) });
+  }
+
+  test('7. every other administration screen, reached through the tool’s own navigation', async () => {
+    await launch(`Open FeedForward as ${PEOPLE.admin.name} (administrator)`);
+    await sees('Deployment settings');
+    await visit('Settings', 'Settings', 'admin-settings');
+    await visit('Student data', 'Student data', 'admin-privacy');
+    await tool.getByLabel('Name, email or LMS user id').fill(PEOPLE.student.name);
+    await tool.getByRole('button', { name: 'Find' }).click();
+    await tool.getByRole('row').filter({ hasText: PEOPLE.student.sub }).waitFor();
+    await opens('Student data', 'admin-privacy-found');
+    await visit('Usage and budgets', 'Usage and budgets', 'admin-usage');
+    await sees('Spend over time');
+    await visit('Audit log', 'Audit log', 'admin-audit');
+    await visit('Model catalogue', 'Model catalogue', 'admin-catalogue');
+    await tool.getByRole('link', { name: 'Add a model' }).click();
+    await opens('Add a model', 'admin-catalogue-new');
+    await tool.getByRole('link', { name: 'Back to the catalogue' }).click();
+    await tool.getByRole('link', { name: /^Change price/ }).first().click();
+    await opens(/^Price of /, 'admin-catalogue-price');
+
+    await nav('Connections');
+    await tool.getByRole('link', { name: 'Edit Mock LLM', exact: true }).click();
+    await opens('Edit Mock LLM', 'admin-connection-edit');
+    assert.ok(!(await (await toolFrame(page)).content()).includes(MOCK_KEY), 'the API key is in the page');
+    await nav('Connections');
+    await tool.getByRole('link', { name: 'Delete Mock LLM', exact: true }).click();
+    // Both instances use it: the page says so instead of deleting.
+    await opens('Delete “Mock LLM”?', 'admin-connection-delete');
+    await sees('It cannot be undone.');
+    await tool.getByRole('button', { name: 'Delete connection' }).click();
+    await sees('This connection is still in use');
+    await checkScreen(page, 'admin-connection-in-use', { frame: await toolFrame(page) });
+    assert.equal(await tool.getByRole('heading', { level: 1 }).innerText(), 'Delete “Mock LLM”?');
+
+    await nav('Model instances');
+    await tool.getByRole('link', { name: 'Add an instance' }).click();
+    await opens('Add an instance', 'admin-instance-connection');
+    await nav('Model instances');
+    await tool.getByRole('link', { name: 'Edit Mock quick marker', exact: true }).click();
+    await opens('Edit Mock quick marker', 'admin-instance-edit');
+    await nav('Model instances');
+    await tool.getByRole('link', { name: 'Delete Mock quick marker', exact: true }).click();
+    await opens('Delete “Mock quick marker”?', 'admin-instance-delete');
+  });
+
+  test('8. every other instructor screen, reached through the tool’s own navigation', async () => {
+    await launch(`Open FeedForward as ${PEOPLE.instructor.name} (instructor)`);
+    // The course's own link is not an assignment yet: the tool offers to set one up there.
+    await opens('Set up feedback for this assignment', 'instructor-link-setup');
+    await launch(`Open “${TITLE}” as ${PEOPLE.instructor.name}`);
+    await tool.getByRole('link', { name: 'Edit assignment' }).click();
+    await opens(`Edit ${TITLE}`, 'instructor-assignment-edit');
+    assert.equal(await tool.getByLabel('Title').inputValue(), TITLE);
+    await visit('Available from your institution', 'Available from your institution', 'instructor-available');
+    await sees('Mock careful marker');
+    await visit('My connections', 'My connections', 'instructor-connections');
+    await tool.getByRole('link', { name: 'Add a connection' }).click();
+    await opens('Add a connection', 'instructor-connection-new');
+    await visit('My instances', 'My instances', 'instructor-instances');
+    await visit('My usage', 'My usage', 'instructor-usage');
+    await sees('Spending caps');
+  });
 });

@@ -4,6 +4,8 @@ import { bigintNumber } from './bigint';
 export type UsageEntryType = 'run_call' | 'verify' | 'correction';
 
 /** One provider call (or a correction of one) in the append-only usage ledger. */
+const PSEUDONYMISABLE = new Set(['instructorUserId', 'ownerUserId']);
+
 export class UsageEntry extends Model<InferAttributes<UsageEntry>, InferCreationAttributes<UsageEntry>> {
   declare id: CreationOptional<string>;
   declare deploymentId: string;
@@ -71,8 +73,12 @@ export class UsageEntry extends Model<InferAttributes<UsageEntry>, InferCreation
           beforeDestroy: () => {
             throw new Error('usage_entries is append-only: record a correction instead');
           },
-          beforeBulkUpdate: () => {
-            throw new Error('usage_entries is append-only: record a correction instead');
+          // The one exception: erasing a person points the user ids at their pseudonym (amounts never change).
+          beforeBulkUpdate: (options) => {
+            const changed = Object.keys((options as { attributes?: Record<string, unknown> }).attributes ?? {});
+            if (changed.length === 0 || changed.some((field) => !PSEUDONYMISABLE.has(field))) {
+              throw new Error('usage_entries is append-only: record a correction instead');
+            }
           },
           beforeBulkDestroy: () => {
             throw new Error('usage_entries is append-only: record a correction instead');

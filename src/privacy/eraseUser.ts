@@ -2,7 +2,7 @@ import { Op, Sequelize, Transaction } from 'sequelize';
 import { recordAudit } from '../commands/audit';
 import { conflict } from '../errors';
 import type { LaunchSession } from '../lti/session';
-import { Assignment, AuditEvent, Deployment, LtiLaunch, ModelInstance, NoticeAcceptance, Provider, Run, Submission, User } from '../models';
+import { Assignment, AuditEvent, Budget, Deployment, LtiLaunch, ModelInstance, NoticeAcceptance, Provider, Run, Submission, UsageEntry, User } from '../models';
 import { deleteLtijsRows } from './ltijsTables';
 import { erasedPseudonym } from './pseudonym';
 import { FINAL_RUN_STATUSES } from './retention';
@@ -35,6 +35,8 @@ async function stillReferenced(userId: string, transaction: Transaction): Promis
     () => ModelInstance.count({ where: { ownerUserId: userId }, transaction }),
     () => NoticeAcceptance.count({ where: { userId }, transaction }),
     () => AuditEvent.count({ where: { actorUserId: userId }, transaction }),
+    () => UsageEntry.count({ where: { [Op.or]: [{ instructorUserId: userId }, { ownerUserId: userId }] }, transaction }),
+    () => Budget.count({ where: { [Op.or]: [{ scopeId: userId }, { createdByUserId: userId }, { updatedByUserId: userId }] }, transaction }),
   ];
   for (const count of counts) if ((await count()) > 0) return true;
   return false;
@@ -79,6 +81,13 @@ export async function eraseUserData(sequelize: Sequelize, session: LaunchSession
     await Assignment.update({ createdByUserId: placeholder.id }, { where: { ...inDeployment, createdByUserId: user.id }, transaction });
     const [actorRows] = await AuditEvent.update({ actorUserId: placeholder.id, actorLabel: pseudonym }, { where: { ...inDeployment, actorUserId: user.id }, transaction });
     const [targetRows] = await AuditEvent.update({ targetId: placeholder.id }, { where: { ...inDeployment, targetId: user.id }, transaction });
+    // The ledger is append-only for amounts; erasure is the one change it takes: the user ids on its
+    // rows (and on budgets) point at the pseudonym, so aggregate usage stays and names no one.
+    await UsageEntry.update({ instructorUserId: placeholder.id }, { where: { ...inDeployment, instructorUserId: user.id }, transaction });
+    await UsageEntry.update({ ownerUserId: placeholder.id }, { where: { ...inDeployment, ownerUserId: user.id }, transaction });
+    await Budget.update({ scopeId: placeholder.id }, { where: { ...inDeployment, scope: 'instructor', scopeId: user.id }, transaction });
+    await Budget.update({ createdByUserId: placeholder.id }, { where: { ...inDeployment, createdByUserId: user.id }, transaction });
+    await Budget.update({ updatedByUserId: placeholder.id }, { where: { ...inDeployment, updatedByUserId: user.id }, transaction });
     const launches = await LtiLaunch.destroy({ where: { ...inDeployment, userId: user.id }, transaction });
     await NoticeAcceptance.destroy({ where: { ...inDeployment, userId: user.id }, transaction });
     const ltijsRows = await deleteLtijsRows(sequelize, deployment, user, transaction);

@@ -1,5 +1,5 @@
 import { Op, Sequelize } from 'sequelize';
-import { Assignment, AuditEvent, Deployment, LtiLaunch, ModelInstance, NoticeAcceptance, Provider, Run, Submission, User } from '../models';
+import { Assignment, AuditEvent, Budget, Deployment, LtiLaunch, ModelInstance, NoticeAcceptance, Provider, Run, Submission, UsageEntry, User } from '../models';
 import { ltijsRowsOf } from './ltijsTables';
 import { providerUserId } from './pseudonym';
 
@@ -25,10 +25,23 @@ export async function auditRowsAbout(deployment: Deployment, user: User, submiss
   });
 }
 
+/** Ledger rows of this user's submissions, or of calls they configured or paid for with their own connection. */
+export function usageRowsAbout(deployment: Deployment, user: User, submissionIds: string[]): Promise<UsageEntry[]> {
+  return UsageEntry.findAll({
+    where: { deploymentId: deployment.id, [Op.or]: [{ instructorUserId: user.id }, { ownerUserId: user.id }, ...(submissionIds.length ? [{ submissionId: submissionIds }] : [])] },
+    order: [['createdAt', 'ASC']],
+  });
+}
+
+/** Budgets that name this user: their instructor budget, or ones they set. */
+export function budgetsAbout(deployment: Deployment, user: User): Promise<Budget[]> {
+  return Budget.findAll({ where: { deploymentId: deployment.id, [Op.or]: [{ scope: 'instructor', scopeId: user.id }, { createdByUserId: user.id }, { updatedByUserId: user.id }] } });
+}
+
 export async function exportUserData(sequelize: Sequelize, deployment: Deployment, user: User) {
   const submissions = await submissionsOf(deployment, user);
   const submissionIds = submissions.map((s) => s.id);
-  const [launches, runs, assignments, providers, instances, audit, acceptances, ltijs] = await Promise.all([
+  const [launches, runs, assignments, providers, instances, audit, acceptances, ltijs, usage, budgets] = await Promise.all([
     LtiLaunch.findAll({ where: { deploymentId: deployment.id, userId: user.id }, order: [['createdAt', 'ASC']] }),
     submissionIds.length ? Run.findAll({ where: { submissionId: submissionIds }, order: [['createdAt', 'ASC']] }) : Promise.resolve([]),
     Assignment.findAll({ where: { deploymentId: deployment.id, createdByUserId: user.id }, order: [['createdAt', 'ASC']] }),
@@ -37,6 +50,8 @@ export async function exportUserData(sequelize: Sequelize, deployment: Deploymen
     auditRowsAbout(deployment, user, submissionIds),
     NoticeAcceptance.findAll({ where: { deploymentId: deployment.id, userId: user.id }, order: [['acceptedAt', 'ASC']] }),
     ltijsRowsOf(sequelize, deployment, user),
+    usageRowsAbout(deployment, user, submissionIds),
+    budgetsAbout(deployment, user),
   ]);
   return {
     exportedAt: new Date().toISOString(),
@@ -54,6 +69,8 @@ export async function exportUserData(sequelize: Sequelize, deployment: Deploymen
     providerConnectionsOwned: plain(providers),
     modelInstancesOwned: plain(instances),
     auditEvents: plain(audit),
+    usageEntries: plain(usage),
+    budgets: plain(budgets),
     ltijs,
   };
 }

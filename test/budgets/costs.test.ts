@@ -86,6 +86,8 @@ describe('costs', () => {
     // Append-only: the model refuses to change or remove a row.
     await expect(entries[0]!.update({ costMicros: 0 })).rejects.toThrow(/append-only/);
     await expect(entries[0]!.destroy()).rejects.toThrow(/append-only/);
+    await expect(UsageEntry.update({ costMicros: 0 }, { where: { id: entries[0]!.id } })).rejects.toThrow(/append-only/);
+    await expect(UsageEntry.update({ costMicros: 0, instructorUserId: null }, { where: { id: entries[0]!.id } })).rejects.toThrow(/append-only/);
   });
 
   test('an unpriced model is recorded with its tokens and never as $0; a budget that forbids it fails the run with the reason', async () => {

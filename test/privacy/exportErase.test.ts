@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { addDeployment } from '../../src/lti/platforms';
-import { AuditEvent, Run, Submission, User } from '../../src/models';
+import { AuditEvent, Provider, Run, Submission, UsageEntry, User } from '../../src/models';
+import { recordCall } from '../../src/usage/ledger';
 import { as } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
@@ -26,6 +27,8 @@ const EXPORT_SECTIONS: Record<string, (e: Record<string, any>) => unknown[]> = {
   model_instances: (e) => e.modelInstancesOwned,
   idtokens: (e) => e.ltijs.idtokens,
   contexttokens: (e) => e.ltijs.contexttokens,
+  usage_entries: (e) => e.usageEntries,
+  budgets: (e) => e.budgets,
 };
 
 type Identity = { sub: string; name: string; email: string };
@@ -67,6 +70,10 @@ describe('export and erasure of one user', () => {
     const second = await as(h, student).post(`/api/v1/assignments/${course.assignmentId}/submissions`, { text: 'Sam second draft, still waiting.' });
     expect([first.status, second.status]).toEqual([201, 201]);
     await releaseAsIfReviewed(first.body.id, new Date());
+    // The first draft's call in the usage ledger, as the worker appends it.
+    const firstRun = (await Run.findOne({ where: { submissionId: first.body.id } }))!;
+    const provider = (await Provider.findByPk(firstRun.providerId))!;
+    await recordCall('run_call', { deploymentId: deployment.id, providerId: provider.id, providerKind: provider.kind, ownerType: 'system', ownerUserId: null, submissionId: first.body.id, runId: firstRun.id, assignmentId: course.assignmentId }, { inputMicrosPerMTok: 250_000, outputMicrosPerMTok: 1_000_000 }, { tokensIn: 1000, tokensOut: 200, latencyMs: 1200, outcome: 'ok' });
 
     // The same sub on another LMS (another platform and deployment) is another person.
     const other = await h.addPlatform({ flavour: 'moodle' });
@@ -94,7 +101,7 @@ describe('export and erasure of one user', () => {
       covered.push(table);
     }
     // The tables this flow really touches, ours and ltijs's.
-    expect(covered).toEqual(expect.arrayContaining(['users', 'lti_launches', 'submissions', 'runs', 'notice_acceptances', 'idtokens', 'contexttokens']));
+    expect(covered).toEqual(expect.arrayContaining(['users', 'lti_launches', 'submissions', 'runs', 'usage_entries', 'notice_acceptances', 'idtokens', 'contexttokens']));
     expect(data.user).toMatchObject({ id: userId, ...who });
     expect(data.submissions.map((s: any) => s.text)).toEqual(['Sam first draft about homework.', 'Sam second draft, still waiting.']);
     expect(data.submissions[0].feedback).toMatchObject({ summary: 'Summary from privacy' });
@@ -131,6 +138,8 @@ describe('export and erasure of one user', () => {
       { userId: placeholder.id, text: null, feedback: null, removed: true },
       { userId: placeholder.id, text: null, feedback: null, removed: true },
     ]);
+    // The ledger keeps the call and its cost (250 + 200 micro-dollars).
+    expect((await UsageEntry.findAll({ where: { submissionId: submissionIds } })).map((u) => ({ cost: u.costMicros, tokensIn: u.tokensIn }))).toEqual([{ cost: 450, tokensIn: 1000 }]);
     const runs = await Run.findAll({ where: { submissionId: submissionIds }, order: [['createdAt', 'ASC']] });
     expect(runs.map((r) => ({ status: r.status, error: r.errorCode, output: r.output, tokensIn: r.tokensIn, cost: r.costMicros }))).toEqual([
       { status: 'succeeded', error: null, output: null, tokensIn: 1000, cost: 345 },
@@ -173,6 +182,9 @@ describe('export and erasure of one user', () => {
     const draft = await as(h, student).post(`/api/v1/assignments/${course.assignmentId}/submissions`, { text: 'Uma draft.' });
     await releaseAsIfReviewed(draft.body.id, new Date());
     await Submission.update({ releasedByUserId: teacherId }, { where: { id: draft.body.id } });
+    // A ledger row for a call of an assignment they configured.
+    const draftRun = (await Run.findOne({ where: { submissionId: draft.body.id } }))!;
+    await recordCall('run_call', { deploymentId: deployment.id, providerId: draftRun.providerId, providerKind: 'openai', ownerType: 'system', ownerUserId: null, instructorUserId: teacherId, submissionId: draft.body.id, runId: draftRun.id }, { inputMicrosPerMTok: 1_000_000, outputMicrosPerMTok: 1_000_000 }, { tokensIn: 10, tokensOut: 5, latencyMs: 5, outcome: 'ok' });
 
     const refused = await as(h, course.admin).post(`/api/v1/privacy/users/${teacherId}/erase`);
     expect(refused.status).toBe(409);
@@ -184,6 +196,8 @@ describe('export and erasure of one user', () => {
     expect(erased.status).toBe(200);
     const placeholder = (await User.findOne({ where: { sub: erased.body.pseudonym } }))!;
     expect((await Submission.findByPk(draft.body.id))!.releasedByUserId).toBe(placeholder.id);
+    // Usage stays, counted under the pseudonym; the amounts are untouched.
+    expect((await UsageEntry.findAll({ where: { runId: draftRun.id } })).map((u) => ({ instructor: u.instructorUserId, cost: u.costMicros }))).toEqual([{ instructor: placeholder.id, cost: 15 }]);
     const lines = await AuditEvent.findAll({ where: { deploymentId: deployment.id, action: ['provider.create', 'provider.delete'], targetId: own.body.id } });
     expect(lines.map((l) => ({ actor: l.actorUserId, label: l.actorLabel }))).toEqual([
       { actor: placeholder.id, label: erased.body.pseudonym },
