@@ -71,6 +71,19 @@ describePostgres('two web processes and two workers on one PostgreSQL', () => {
     const assignment = await api(a, teacher, 'POST', '/api/v1/assignments', { title: 'Scale', instructions: 'Write.', rubric: RUBRIC, models: [{ instanceId: instance.body.id, runs: 5, weight: 1 }] });
     expect(assignment.status).toBe(201);
 
+    const settle = async (submissionIds: string[]) => {
+      const ids = (await Run.findAll({ where: { submissionId: submissionIds }, attributes: ['id'] })).map((r) => r.id);
+      for (let i = 0; i < 1200; i += 1) {
+        if ((await Run.count({ where: { id: ids, status: { [Op.in]: ['queued', 'running'] } } })) === 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    // Both workers take work from the one shared queue. Which one wins a job is a race, so the test
+    // decides it: worker B is paused (SIGSTOP) while the first draft's runs go, then A is paused (idle,
+    // holding nothing) while the other drafts' runs go, then both run again.
+    const [workerA, workerB] = workers as [ToolProcess, ToolProcess];
+    workerB.child.kill('SIGSTOP');
+
     // Three students, each launched on one web process and submitting through the other.
     const submissionIds: string[] = [];
     for (let i = 0; i < 3; i += 1) {
@@ -83,7 +96,14 @@ describePostgres('two web processes and two workers on one PostgreSQL', () => {
       submissionIds.push(submitted.body.id);
       // And reads it back through the process it launched on.
       expect((await api(launchUrl, student, 'GET', `/api/v1/submissions/${submitted.body.id}`)).status).toBe(200);
+      if (i === 0) {
+        await settle(submissionIds);
+        workerA.child.kill('SIGSTOP');
+        workerB.child.kill('SIGCONT');
+      }
     }
+    await settle(submissionIds);
+    workerA.child.kill('SIGCONT');
 
     const runIds = (await Run.findAll({ where: { submissionId: submissionIds }, attributes: ['id'] })).map((r) => r.id);
     expect(runIds).toHaveLength(15);
