@@ -29,24 +29,52 @@ export async function withProviderAdapter<T>(
 // Building an SDK client per call cost more CPU than the rest of the call (per-call benchmark), so
 // the adapter is kept per keyring and per connection *version*: the row, its binding, its settings,
 // its timeout and its sealed secret (a new key or a re-encryption seals a new token, so the next
-// call reveals afresh). The key is still revealed only here, is held only inside the SDK client, and
-// an entry is dropped after ADAPTER_IDLE_MS unused or when the cache is full.
+// call reveals afresh). The key is still revealed only here and is held only inside the SDK client.
+// The cache is least-recently-used: an entry leaves after ADAPTER_IDLE_MS unused (a timer sweeps even
+// when no call comes), when the cache is full, or at once when its connection changes or is deleted
+// in this process (forgetProviderAdapters).
 const ADAPTER_IDLE_MS = 10 * 60 * 1000;
 const MAX_ADAPTERS = 256;
-const adapters = new WeakMap<Keyring, Map<string, { adapter: ProviderAdapter; usedAt: number }>>();
+interface CachedAdapter {
+  providerId: string;
+  adapter: ProviderAdapter;
+  usedAt: number;
+}
+const adapters = new Map<Keyring, Map<string, CachedAdapter>>();
+
+function evictIdle(now: number): void {
+  for (const [keyring, cache] of adapters) {
+    // Map order is least recently used first: stop at the first fresh entry.
+    for (const [key, entry] of cache) {
+      if (now - entry.usedAt < ADAPTER_IDLE_MS) break;
+      cache.delete(key);
+    }
+    if (cache.size === 0) adapters.delete(keyring);
+  }
+}
+setInterval(() => evictIdle(Date.now()), 60_000).unref();
+
+/** Drops this connection's cached adapters (and with them its revealed key) after it changed or was deleted. */
+export function forgetProviderAdapters(providerId: string): void {
+  for (const cache of adapters.values()) {
+    for (const [key, entry] of cache) if (entry.providerId === providerId) cache.delete(key);
+  }
+}
 
 function adapterFor(keyring: Keyring, provider: Provider, timeoutMs: number | undefined): ProviderAdapter {
   const { baseUrl, organization, project, secret } = provider.apiConfig;
   const version = JSON.stringify([provider.id, provider.kind, provider.deploymentId, provider.ownerType, provider.ownerUserId, baseUrl, organization, project, secret, timeoutMs]);
+  const now = Date.now();
+  evictIdle(now);
   let cache = adapters.get(keyring);
   if (!cache) adapters.set(keyring, (cache = new Map()));
-  const now = Date.now();
   const hit = cache.get(version);
-  if (hit && now - hit.usedAt < ADAPTER_IDLE_MS) {
+  if (hit) {
+    cache.delete(version); // re-inserted below: most recently used last
     hit.usedAt = now;
+    cache.set(version, hit);
     return hit.adapter;
   }
-  cache.delete(version);
   let apiKey: string;
   try {
     apiKey = reveal(keyring, providerBinding(provider), secret);
@@ -59,11 +87,13 @@ function adapterFor(keyring: Keyring, provider: Provider, timeoutMs: number | un
     provider.kind,
     providerKindSpec(provider.kind as ProviderKind).createAdapter({ kind: provider.kind as ProviderKind, apiKey, baseUrl, organization, project, timeoutMs }),
   );
-  for (const [key, entry] of cache) {
-    if (cache.size < MAX_ADAPTERS && now - entry.usedAt < ADAPTER_IDLE_MS) break;
-    cache.delete(key); // oldest first (Map keeps insertion order)
+  // Older versions of this connection (a replaced key) and the least recently used beyond the cap go.
+  forgetProviderAdapters(provider.id);
+  for (const key of cache.keys()) {
+    if (cache.size < MAX_ADAPTERS) break;
+    cache.delete(key);
   }
-  cache.set(version, { adapter, usedAt: now });
+  cache.set(version, { providerId: provider.id, adapter, usedAt: now });
   return adapter;
 }
 

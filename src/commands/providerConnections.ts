@@ -13,7 +13,7 @@ import { providerBinding } from '../secrets/storedSecrets';
 import { keyFingerprint, keyHint, seal } from '../secrets/vault';
 import { recordVerifyCall } from '../usage/ledger';
 import { recordAudit } from './audit';
-import { withProviderAdapter } from './providerCalls';
+import { forgetProviderAdapters, withProviderAdapter } from './providerCalls';
 import { settingsOf } from './settings';
 import { fieldError } from './validation';
 
@@ -129,7 +129,7 @@ export async function updateConnection(deps: ConnectionDeps, session: LaunchSess
   const endpointChanged = changes.baseUrl !== undefined && apiConfig.baseUrl !== provider.apiConfig.baseUrl;
   if (endpointChanged && !newKey) Object.assign(update, { status: 'unverified', statusReason: null, verifiedAt: null });
   update.apiConfig = apiConfig;
-  return deps.sequelize.transaction(async (transaction) => {
+  const updated = await deps.sequelize.transaction(async (transaction) => {
     await provider.update(update, { transaction });
     const changed = Object.keys(changes).filter((k) => k !== 'apiKey' && changes[k as keyof ConnectionChanges] !== undefined);
     await recordAudit(
@@ -139,6 +139,8 @@ export async function updateConnection(deps: ConnectionDeps, session: LaunchSess
     );
     return provider;
   });
+  forgetProviderAdapters(provider.id);
+  return updated;
 }
 
 /** Deletes a connection no instance uses; otherwise 409 naming those instances (disable it instead). */
@@ -154,6 +156,7 @@ export async function deleteConnection(deps: ConnectionDeps, session: LaunchSess
     await provider.destroy({ transaction });
     await recordAudit(session, { action: 'provider.delete', targetType: 'provider', targetId: provider.id, details: { label: provider.label, kind: provider.kind } }, transaction);
   });
+  forgetProviderAdapters(provider.id);
 }
 
 const STATUS_BY_ERROR: Record<ProviderErrorCode | 'credential_unreadable', ProviderStatus> = {

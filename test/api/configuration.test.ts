@@ -4,6 +4,7 @@ import { addDeployment } from '../../src/lti/platforms';
 import { AuditEvent, Provider } from '../../src/models';
 import { as, Cast, launchCast, OPENAI_KEY } from '../support/api';
 import { LtiHarness, startLtiHarness } from '../support/lti';
+import { blockOutbound } from '../support/outbound';
 
 // The configuration API end to end: ownership, validation, write-only keys, audit.
 
@@ -15,8 +16,7 @@ describe('configuration API', () => {
     const other = `dep-${randomUUID().slice(0, 8)}`;
     await addDeployment(h.registration, other, 'cli');
     cast = await launchCast(h, other);
-    nock.disableNetConnect();
-    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    blockOutbound();
   });
   afterAll(async () => {
     nock.cleanAll();

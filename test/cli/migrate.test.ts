@@ -1,28 +1,14 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { QueryTypes, Sequelize } from 'sequelize';
 import { parseDatabaseUrl } from '../../src/config';
 import { createSequelize } from '../../src/db/connection';
+import { runCli } from '../support/cli';
 import { isolatedDatabaseUrl } from '../support/db';
 import { REPO_ROOT } from '../support/paths';
 
 // `npm run migrate -- --dry-run` (the CLI's `db migrate --dry-run`) lists pending migrations and
 // changes nothing: what an operator runs before an upgrade.
 
-function migrateCli(databaseUrl: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), 'db', 'migrate', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const migrateCli = (databaseUrl: string, args: string[]) => runCli(databaseUrl, ['db', 'migrate', ...args]);
 
 describe('npm run migrate -- --dry-run', () => {
   let databaseUrl: string;

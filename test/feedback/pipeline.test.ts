@@ -6,13 +6,9 @@ import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
 import { anthropicReply, feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
 
 /** Blocks real outbound HTTP except the local test platform. */
-function blockOutbound(): void {
-  if (!nock.isActive()) nock.activate();
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1|localhost/);
-}
 import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
+import { blockOutbound, restoreOutbound } from '../support/outbound';
 
 // The whole pipeline through real launches, the real API and the real worker; only the LLM
 // providers are mocked (nock), at their HTTP wire format.
@@ -38,9 +34,7 @@ describe('feedback pipeline', () => {
   });
   afterAll(async () => {
     await worker.stop(1000);
-    nock.cleanAll();
-    nock.enableNetConnect();
-    nock.restore();
+    restoreOutbound();
     await h.close();
   });
   afterEach(() => nock.cleanAll());
@@ -255,9 +249,7 @@ describe('timeouts', () => {
   });
   afterAll(async () => {
     await worker.stop(1000);
-    nock.cleanAll();
-    nock.enableNetConnect();
-    nock.restore();
+    restoreOutbound();
     await h.close();
   });
 

@@ -1,39 +1,14 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { Deployment, LtiPlatform } from '../../src/models';
+import { runCli } from '../support/cli';
 import { createTestContext, TestContext } from '../support/context';
 import { isolatedDatabaseUrl } from '../support/db';
 import { me } from '../support/lti';
-import { REPO_ROOT } from '../support/paths';
 import { TestPlatform, type LaunchResult } from '../support/platform';
 
 // Manual registration with `npm run cli -- platform|deployment ...`, run as the real entry point
 // against its own database, while a running app on the same database picks every change up.
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(databaseUrl: string, args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (databaseUrl: string, args: string[]) => runCli(databaseUrl, args);
 
 const NO_STACK = /\n\s+at /;
 

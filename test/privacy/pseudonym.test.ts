@@ -10,6 +10,7 @@ import { anthropicReply, feedbackJson, openaiReply, RUBRIC, settled, startWorker
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { CLAIM } from '../support/platform';
 import { dumpAllTables } from '../support/tables';
+import { blockOutbound, restoreOutbound } from '../support/outbound';
 
 // Provider requests carry no student identifier. Providers that accept an end-user field get a
 // per-deployment salted hash of the user (OpenAI `user`, Anthropic `metadata.user_id`), which only
@@ -22,17 +23,13 @@ describe('pseudonyms in provider requests', () => {
 
   beforeAll(async () => {
     h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() }); // a worker runs every due run it sees
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    blockOutbound();
     admin = (await h.launch('moodle-admin')).ltik!;
     worker = startWorker(h);
   });
   afterAll(async () => {
     await worker.stop(1000);
-    nock.cleanAll();
-    nock.enableNetConnect();
-    nock.restore();
+    restoreOutbound();
     await h.close();
   });
 

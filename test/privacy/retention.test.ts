@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Assignment, Deployment, Run, Submission } from '../../src/models';
 import type { RunStatus } from '../../src/models/Run';
 import { removeExpiredTexts } from '../../src/privacy/retention';
 import { as } from '../support/api';
+import { runCli } from '../support/cli';
 import { isolatedDatabaseUrl } from '../support/db';
 import { createDeployment, createUser } from '../support/factories';
 import { RUBRIC, startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
-import { REPO_ROOT } from '../support/paths';
 import { getPage } from '../screens/screens';
 import { courseWithAssignment, launchStudent, releaseAsIfReviewed } from './support';
 
@@ -159,18 +157,7 @@ describe('retention of submission text', () => {
   test('`npm run cli -- privacy retention` removes expired texts now', async () => {
     const untilRelease = await deploymentWith({ mode: 'until_release' });
     const expired = await draft(untilRelease, 1);
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), 'privacy', 'retention'], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += String(d)));
-      child.stderr.on('data', (d) => (stderr += String(d)));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await runCli(databaseUrl, ['privacy', 'retention']);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toContain(`deployment ${untilRelease.id}: 1`);
     expect((await Submission.findByPk(expired.id))!.text).toBeNull();

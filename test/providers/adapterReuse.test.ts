@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { withProviderAdapter } from '../../src/commands/providerCalls';
+import { forgetProviderAdapters, withProviderAdapter } from '../../src/commands/providerCalls';
 import type { ProviderAdapter } from '../../src/providers/types';
 import { providerBinding } from '../../src/secrets/storedSecrets';
 import { seal } from '../../src/secrets/vault';
@@ -52,4 +52,14 @@ test('a disabled connection is refused even when its adapter is cached', async (
   await withProviderAdapter(ctx.keyring, provider, (adapter) => adapter.complete(request));
   await provider.update({ disabled: true });
   await expect(withProviderAdapter(ctx.keyring, provider, (adapter) => adapter.complete(request))).rejects.toMatchObject({ code: 'disabled' });
+});
+
+test('a connection changed or deleted in this process drops its cached adapter (and the key it holds)', async () => {
+  const { provider } = await createProvider(ctx.keyring);
+  nock('https://api.openai.com').post('/v1/chat/completions').times(2).reply(200, completion);
+  const use = () => withProviderAdapter(ctx.keyring, provider, async (adapter) => (await adapter.complete(request), adapter));
+  const first = await use();
+  expect(await withProviderAdapter(ctx.keyring, provider, async (adapter) => adapter)).toBe(first);
+  forgetProviderAdapters(provider.id);
+  expect(await use()).not.toBe(first);
 });

@@ -2,6 +2,7 @@ import nock from 'nock';
 import { Provider } from '../../src/models';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { Actor, addConnection, follow, getPage, inputTag, instanceNamed, launchAs, openAiKey, postForm, rowContaining, uniqueLabel } from './screens';
+import { blockOutbound } from '../support/outbound';
 
 // The admin's connection screens: add, edit with the key left blank, test, delete. A key goes in
 // once and never comes back out in any page.
@@ -21,8 +22,7 @@ describe('admin connection screens', () => {
   });
 
   beforeEach(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    blockOutbound();
   });
   afterEach(() => {
     nock.cleanAll();

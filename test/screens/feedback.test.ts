@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import nock from 'nock';
 import request from 'supertest';
 import { Assignment, Submission } from '../../src/models';
 import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
@@ -7,6 +6,7 @@ import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { CLAIM, extractAutoSubmitForm } from '../support/platform';
 import { Actor, follow, getPage, postForm, textOf } from './screens';
+import { blockOutbound, restoreOutbound } from '../support/outbound';
 
 // The assignment set-up screens (first launch of a link, deep linking, editing), the student's page
 // without a worker (submitting, refusals), and the web rules every feedback screen keeps.
@@ -23,9 +23,7 @@ describe('feedback screens: set-up, deep linking, student page, web rules', () =
     // Its own database on PostgreSQL: submissions queued here must never reach another file's worker.
     h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() });
     // No provider is ever called here: nothing may leave the machine.
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    blockOutbound();
     admin = (await h.launch('moodle-admin')).ltik!;
     const provider = await as(h, admin).post('/api/v1/providers', { kind: 'openai', label: 'OpenAI', apiKey: OPENAI_KEY(), scope: 'system' });
     instances.default = (await as(h, admin).post('/api/v1/instances', { name: 'GPT mini (default)', providerId: provider.body.id, model: 'gpt-4o-mini', scope: 'system', isDefault: true, params: { maxTokens: 1000 } })).body.id;
@@ -34,9 +32,7 @@ describe('feedback screens: set-up, deep linking, student page, web rules', () =
     expect(instances.other).toMatch(/^[0-9a-f-]{36}$/);
   });
   afterAll(async () => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-    nock.restore();
+    restoreOutbound();
     await h.close();
   });
 

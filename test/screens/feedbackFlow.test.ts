@@ -9,6 +9,7 @@ import { feedbackJson, openaiReply, settled, startWorker } from '../support/feed
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { CLAIM } from '../support/platform';
 import { Actor, follow, getPage, postForm, rowContaining, textOf } from './screens';
+import { blockOutbound, restoreOutbound } from '../support/outbound';
 
 // The feedback screens with the real worker: a student submits through the form, the runs are
 // answered by a mocked provider (nock, at the OpenAI wire format), the instructor follows progress,
@@ -23,18 +24,14 @@ describe('feedback screens with the worker', () => {
   beforeAll(async () => {
     // Its own database on PostgreSQL: this worker must take only this file's runs, and no other file's worker these.
     h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() });
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    blockOutbound();
     const admin = (await h.launch('moodle-admin')).ltik!;
     const provider = await as(h, admin).post('/api/v1/providers', { kind: 'openai', label: 'OpenAI', apiKey: key, scope: 'system' });
     instanceId = (await as(h, admin).post('/api/v1/instances', { name: 'GPT mini', providerId: provider.body.id, model: 'gpt-4o-mini', scope: 'system', isDefault: true, params: { maxTokens: 1000 } })).body.id;
   });
   afterAll(async () => {
     await worker?.stop(1000);
-    nock.cleanAll();
-    nock.enableNetConnect();
-    nock.restore();
+    restoreOutbound();
     await h.close();
   });
   afterEach(() => nock.cleanAll());

@@ -7,6 +7,7 @@ import { acceptDataNotice, as, Cast, launchCast, OPENAI_KEY } from '../support/a
 import { RUBRIC } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { listRoutes, routeKey } from '../support/routes';
+import { blockOutbound } from '../support/outbound';
 
 // SECURITY.md T, "Authorization matrix": every route of the app × every actor × every owner of the
 // object it names → one expected status, one generated test each. The routes come from the app
@@ -547,9 +548,7 @@ describe('authorization matrix', () => {
 
   beforeAll(async () => {
     h = await startLtiHarness({ flavour: 'moodle' });
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    blockOutbound();
     // "Test connection" lists the models; count every call a case makes.
     nock('https://api.openai.com')
       .persist()

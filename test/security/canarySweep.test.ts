@@ -8,6 +8,7 @@ import { isolatedDatabaseUrl } from '../support/db';
 import { feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { dumpAllTables } from '../support/tables';
+import { blockOutbound, restoreOutbound } from '../support/outbound';
 
 // The canary key: run every path a key can take, then count it everywhere a person or an attacker
 // could look. Responses, headers, every log line (at trace level) and every column of every table
@@ -32,15 +33,12 @@ describe('secret canary sweep', () => {
 
   beforeAll(async () => {
     h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() });
-    nock.disableNetConnect();
-    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    blockOutbound();
     worker = startWorker(h, { maxAttempts: 1 });
   });
   afterAll(async () => {
     await worker.stop(1000);
-    nock.cleanAll();
-    nock.enableNetConnect();
-    nock.restore();
+    restoreOutbound();
     await h.close();
   });
 
