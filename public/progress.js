@@ -9,21 +9,8 @@
   var ltik = root.getAttribute('data-ltik');
   var INTERVAL_MS = 3000;
 
-  // The same sentences as the page (src/routes/pages/feedbackViewModels.ts FAILURE_WORDS).
-  var REASONS = {
-    auth: 'The provider rejected the API key.',
-    rate_limited: 'The provider kept rate limiting the requests.',
-    quota: 'The provider account has run out of quota or credit.',
-    timeout: 'The provider did not answer in time.',
-    bad_request: 'The provider rejected the request as invalid (check the model instance\u2019s settings).',
-    unavailable: 'The provider could not be reached or was unavailable.',
-    invalid_output: 'The model\u2019s answer did not follow the rubric format, even after a repair attempt.',
-    connection_removed: 'The provider connection was removed.',
-    budget_forbids_unpriced: 'This model has no known price, and a budget that applies forbids models with no known price.',
-    budget_exhausted: 'Waiting for budget: a budget that applies has no room left. The run starts by itself when room frees up.',
-    internal: 'An error inside FeedForward.',
-    unknown: 'An unknown problem.'
-  };
+  // The failure sentences come from the page itself (FAILURE_WORDS in src/routes/pages/feedbackViewModels.ts).
+  var REASONS = JSON.parse(root.getAttribute('data-failure-words') || '{}');
 
   function valueAt(body, path) {
     var parts = path.split('.');
@@ -67,7 +54,7 @@
       count.className = 'failure-count';
       count.textContent = String(valueAt(failures, code));
       item.appendChild(count);
-      item.appendChild(document.createTextNode(' \u00d7 ' + (REASONS[code] || REASONS.unknown)));
+      item.appendChild(document.createTextNode(' \u00d7 ' + (REASONS[code] || REASONS.unknown || code)));
       list.appendChild(item);
     });
     if (none) none.hidden = codes.length > 0;

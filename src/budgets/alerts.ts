@@ -24,9 +24,17 @@ async function once(standing: BudgetStanding, threshold: 80 | 100): Promise<bool
   }
 }
 
+/**
+ * The scope id an audit row may carry: not an instructor's user id (audit rows outlive erasure, and the
+ * budget row itself, which erasure pseudonymises, names them).
+ */
+export function auditScopeId(scope: string, scopeId: string): { scopeId?: string } {
+  return scope === 'instructor' ? {} : { scopeId };
+}
+
 function details(standing: BudgetStanding, percent: number) {
   const { budget } = standing;
-  return { scope: budget.scope, scopeId: budget.scopeId, period: budget.period, periodKey: standing.periodKey, limitMicros: budget.limitMicros, spentMicros: standing.spentMicros, reservedMicros: standing.reservedMicros, percent };
+  return { scope: budget.scope, ...auditScopeId(budget.scope, budget.scopeId), period: budget.period, periodKey: standing.periodKey, limitMicros: budget.limitMicros, spentMicros: standing.spentMicros, reservedMicros: standing.reservedMicros, percent };
 }
 
 /**

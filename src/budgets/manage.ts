@@ -5,7 +5,7 @@ import type { LaunchSession } from '../lti/session';
 import { Assignment, Budget, LtiLaunch, Provider } from '../models';
 import type { BudgetPeriod, BudgetScope } from '../models/Budget';
 import { isVisible } from '../policies/ownership';
-import { recordThresholds } from './alerts';
+import { auditScopeId, recordThresholds } from './alerts';
 import { standingOf, type BudgetStanding } from './standing';
 import { wakeBudgetWaiters } from './waiters';
 
@@ -47,7 +47,7 @@ export async function setBudget(sequelize: Sequelize, session: LaunchSession, in
     if (input.limitMicros === null) {
       if (existing) {
         await existing.destroy({ transaction });
-        await recordAudit(session, { action: 'budget.delete', targetType: 'budget', targetId: existing.id, details: { scope: input.scope, scopeId } }, transaction);
+        await recordAudit(session, { action: 'budget.delete', targetType: 'budget', targetId: existing.id, details: { scope: input.scope, ...auditScopeId(input.scope, scopeId) } }, transaction);
       }
       return null;
     }
@@ -57,7 +57,7 @@ export async function setBudget(sequelize: Sequelize, session: LaunchSession, in
       : await Budget.create({ deploymentId, scope: input.scope, scopeId, ...values, createdByUserId: session.user.id }, { transaction });
     await recordAudit(
       session,
-      { action: 'budget.update', targetType: 'budget', targetId: budget.id, details: { scope: input.scope, scopeId, period: budget.period, limitMicros: budget.limitMicros, forbidUnpriced: budget.forbidUnpriced } },
+      { action: 'budget.update', targetType: 'budget', targetId: budget.id, details: { scope: input.scope, ...auditScopeId(input.scope, scopeId), period: budget.period, limitMicros: budget.limitMicros, forbidUnpriced: budget.forbidUnpriced } },
       transaction,
     );
     return budget;

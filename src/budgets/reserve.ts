@@ -43,7 +43,6 @@ export async function reserveForRun(sequelize: Sequelize, runId: string, target:
     return { outcome: 'go', reservationIds: [] };
   }
   const gate = await sequelize.transaction(async (transaction): Promise<Gate> => {
-    await BudgetReservation.update({ state: 'released' }, { where: { runId, state: 'reserved' }, transaction });
     const budgets = await applicableBudgets(target, transaction, true);
     if (budgets.length === 0) {
       countReservationOutcome('no_budget');
@@ -90,6 +89,7 @@ export async function endReservations(sequelize: Sequelize, deploymentId: string
     { where: { id: { [Op.in]: reservationIds }, state: 'reserved' } },
   );
   countReservationOutcome(settled ? 'settled' : 'released', changed);
+  if (changed === 0) return; // already ended (e.g. by the stale sweep): no room was freed now
   const reservations = await BudgetReservation.findAll({ where: { id: { [Op.in]: reservationIds } }, attributes: ['budgetId'] });
   const budgets = await Budget.findAll({ where: { id: reservations.map((r) => r.budgetId) } });
   await recordThresholds(await Promise.all(budgets.map((b) => standingOf(b))));

@@ -4,6 +4,7 @@ import { conflict, HttpError } from '../errors';
 import { notifyRunsQueued } from '../feedback/queue';
 import { runJobsFor } from '../feedback/runJobs';
 import { Assignment, Run, Submission } from '../models';
+import { FINAL_RUN_STATUSES } from '../models/Run';
 
 // Work on a whole assignment, shared by the API and the screens: progress counts, re-running the
 // failed runs of a submission, and bulk release.
@@ -27,7 +28,7 @@ export interface Progress {
  */
 export function estimateTimeLeft(runs: Array<Pick<Run, 'status' | 'startedAt' | 'finishedAt'>>): number | null {
   const durations = runs
-    .filter((r) => r.finishedAt && r.startedAt && ['succeeded', 'failed', 'invalid_output'].includes(r.status))
+    .filter((r) => r.finishedAt && r.startedAt && (FINAL_RUN_STATUSES as readonly string[]).includes(r.status))
     .map((r) => r.finishedAt!.getTime() - r.startedAt!.getTime())
     .filter((ms) => ms >= 0)
     .sort((a, b) => a - b);

@@ -1,18 +1,18 @@
 import { Op } from 'sequelize';
 import { Assignment, Run, Submission } from '../models';
+import { FINAL_RUN_STATUSES } from '../models/Run';
 import { aggregate } from './aggregate';
 import { defaultQuorum } from '../commands/assignments';
 
 // When a submission's last run ends, aggregate the successful runs once. The conditional status
 // update makes the finisher unique even when two runs end at the same moment.
 
-const TERMINAL = ['succeeded', 'failed', 'invalid_output'];
 
 export type FinalizeOutcome = { finalized: false } | { finalized: true; submission: Submission; assignment: Assignment; autoRelease: boolean };
 
 export async function finalizeIfComplete(submissionId: string): Promise<FinalizeOutcome> {
   const runs = await Run.findAll({ where: { submissionId } });
-  if (runs.length === 0 || runs.some((r) => !TERMINAL.includes(r.status))) {
+  if (runs.length === 0 || runs.some((r) => !(FINAL_RUN_STATUSES as readonly string[]).includes(r.status))) {
     if (runs.some((r) => r.status === 'running')) await Submission.update({ status: 'running' }, { where: { id: submissionId, status: 'queued' } });
     return { finalized: false };
   }

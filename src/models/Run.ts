@@ -4,6 +4,8 @@ import type { InstanceParams } from './ModelInstance';
 
 // budget_wait: no room in a budget that applies; queued again when room frees up (never dropped).
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'invalid_output' | 'budget_wait';
+/** A run in one of these states is done: no worker will touch it again. */
+export const FINAL_RUN_STATUSES = ['succeeded', 'failed', 'invalid_output'] as const satisfies readonly RunStatus[];
 
 /** What the instance was when the submission was made, so later edits never change a queued run. */
 export interface InstanceSnapshot {

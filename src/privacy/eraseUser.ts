@@ -5,7 +5,7 @@ import type { LaunchSession } from '../lti/session';
 import { Assignment, AuditEvent, Budget, Deployment, LtiLaunch, ModelInstance, NoticeAcceptance, Provider, Run, Submission, UsageEntry, User } from '../models';
 import { deleteLtijsRows } from './ltijsTables';
 import { erasedPseudonym } from './pseudonym';
-import { FINAL_RUN_STATUSES } from './retention';
+import { FINAL_RUN_STATUSES } from '../models/Run';
 
 // Erasure of one user in one deployment. What identifies them goes: launches (ours and ltijs's),
 // submission text and feedback, run outputs, notice acceptances. What the institution needs stays,

@@ -2,6 +2,7 @@ import { Op, QueryTypes, Sequelize } from 'sequelize';
 import { settingsOf, type RetentionPolicy } from '../commands/settings';
 import type { Logger } from '../logger';
 import { Deployment, Submission } from '../models';
+import { FINAL_RUN_STATUSES } from '../models/Run';
 
 // Retention: per deployment, released submissions lose their text once the policy says so; the
 // feedback, scores, runs and usage stay. Unreleased drafts and drafts with a run still waiting
@@ -10,7 +11,6 @@ import { Deployment, Submission } from '../models';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Run statuses after which a run never changes again; anything else is still waiting. */
-export const FINAL_RUN_STATUSES = ['succeeded', 'failed', 'invalid_output'] as const;
 export const RETENTION_EVERY_MS = 60 * 60 * 1000;
 
 /** The release time at or before which a text has expired under this policy. */

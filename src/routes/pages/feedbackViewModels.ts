@@ -134,6 +134,8 @@ export function progressView(progress: Progress) {
     waitingForBudget: progress.waitingForBudget,
     timeLeft: timeLeftWords(progress.etaSeconds),
     failures: Object.entries(progress.failures).map(([code, count]) => ({ code, count, words: failureWords(code) })),
+    /** The sentences for public/progress.js, so the live page and this one share one list. */
+    failureWordsJson: JSON.stringify(FAILURE_WORDS),
     spend: dollars(progress.spendMicros),
     unpricedRuns: progress.unpricedRuns,
     working: sub('queued') + sub('running') > 0 || progress.waitingForBudget > 0,
