@@ -1,3 +1,4 @@
+import { driverOf } from '../src/db/driver';
 import { claimRunWithinLimit } from '../src/feedback/connectionSlots';
 import { executeRun, type ExecuteDeps } from '../src/feedback/executeRun';
 import { buildPrompt, outputJsonSchema } from '../src/feedback/prompt';
@@ -70,8 +71,10 @@ export async function overheadBenchmark(opts: { calls: number }) {
       await viaTool(run);
     }
     const profiler = await startProfileIfAsked();
-    // SQL statements the tool sends per call (Sequelize's own PRAGMAs not included), for the report.
+    // SQL statements the tool sends per call (through Sequelize, whose own PRAGMAs are not included,
+    // and straight on the driver), for the report.
     const statements: string[] = [];
+    const driverBefore = driverOf(deps.sequelize).executed;
     const sequelizeOptions = (deps.sequelize as unknown as { options: { logging?: unknown } }).options;
     const logging = sequelizeOptions.logging;
     sequelizeOptions.logging = (sql: string) => statements.push(sql);
@@ -116,7 +119,7 @@ export async function overheadBenchmark(opts: { calls: number }) {
       cpuPerCallMs: { p50: round(median(b.map((x) => x.cpu)), 3), overheadP50: round(median(cpuOverhead), 3) },
       revealMicros: { p50: round(median(batches), 1), p95: round(p95(batches), 1) },
       keyDerivationMs: round(median(derivations), 1),
-      queriesPerCall: round(statements.length / b.length, 1),
+      queriesPerCall: round((statements.length + driverOf(deps.sequelize).executed - driverBefore) / b.length, 1),
       mockRequests: ((await (await fetch(`http://127.0.0.1:${mockPort}/_stats`)).json()) as { requests: number }).requests,
     };
     const dialect = tool.runtime.config.database.dialect;

@@ -5,6 +5,7 @@ import { recordThresholds } from './alerts';
 import { countReservationOutcome } from './outcomes';
 import { applicableBudgets, ChargeTarget, standingOf, type BudgetStanding } from './standing';
 import { wakeBudgetWaiters } from './waiters';
+import type { BudgetHint } from '../feedback/runContext';
 
 // Reserve before the call, settle after it. The check and the insert happen in one transaction
 // that first locks every applicable budget row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
@@ -30,15 +31,17 @@ function waitReason(standing: BudgetStanding, amountMicros: number): string {
  * budget forbids unpriced models (waiting would never end). Reservations the run still held from an
  * earlier, crashed attempt are released first: the caller owns the run's lease now.
  */
-export async function reserveForRun(sequelize: Sequelize, runId: string, target: ChargeTarget, amountMicros: number | null): Promise<Gate> {
+export async function reserveForRun(sequelize: Sequelize, runId: string, target: ChargeTarget, amountMicros: number | null, known?: BudgetHint): Promise<Gate> {
   const refused: BudgetStanding[] = [];
   // Fast path, without a transaction (on SQLite each one opens a new connection: most of the
   // per-call overhead in the benchmark): when no budget applies, there is nothing to lock or insert.
   // Reading "no budget" outside the lock is safe: it orders this run before any budget created
   // concurrently, exactly as the transaction would. Leftovers of a crashed attempt are released
   // first either way (we hold the run's lease, so nobody else touches them).
-  await BudgetReservation.update({ state: 'released' }, { where: { runId, state: 'reserved' } });
-  if ((await applicableBudgets(target)).length === 0) {
+  // `known` comes from the run-context query (read without a lock, like the check below), and spares
+  // both statements on the common path.
+  if (!known || known.openReservation) await BudgetReservation.update({ state: 'released' }, { where: { runId, state: 'reserved' } });
+  if (known ? !known.anyApplies : (await applicableBudgets(target)).length === 0) {
     countReservationOutcome('no_budget');
     return { outcome: 'go', reservationIds: [] };
   }

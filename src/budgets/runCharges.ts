@@ -1,5 +1,6 @@
-import type { Sequelize } from 'sequelize';
+import type { InferAttributes, Sequelize } from 'sequelize';
 import type { Price } from '../feedback/pricing';
+import type { BudgetHint } from '../feedback/runContext';
 import type { Assignment, Provider, Run } from '../models';
 import { CallContext, CallRecord, recordCall } from '../usage/ledger';
 import { maxPromptTokens, maxRunCostMicros } from './maxCost';
@@ -25,12 +26,12 @@ export class RunCharges {
   /** Reserves the run's maximum cost; `charges` is set only when the run may call the provider. */
   static async open(
     sequelize: Sequelize,
-    args: { run: Run; assignment: Assignment; provider: Provider; price: Price; promptChars: number; promptMessages: number; maxTokens: number },
+    args: { run: InferAttributes<Run>; assignment: InferAttributes<Assignment>; provider: InferAttributes<Provider>; price: Price; budgets?: BudgetHint; promptChars: number; promptMessages: number; maxTokens: number },
   ): Promise<{ gate: Gate; charges?: RunCharges }> {
     const { run, assignment, provider, price } = args;
     const amount = maxRunCostMicros(price, maxPromptTokens(args.promptChars, args.promptMessages), args.maxTokens);
     const target = { deploymentId: run.deploymentId, providerId: provider.id, instructorUserId: assignment.createdByUserId, assignmentId: assignment.id };
-    const gate = await reserveForRun(sequelize, run.id, target, amount);
+    const gate = await reserveForRun(sequelize, run.id, target, amount, args.budgets);
     if (gate.outcome !== 'go') return { gate };
     const ctx: CallContext = {
       deploymentId: run.deploymentId,

@@ -16,9 +16,12 @@ export class ConnectionUnavailableError extends Error {
   }
 }
 
+/** What a call needs of a connection: a model instance or a plain row (the run context's). */
+export type ProviderRow = Pick<Provider, 'id' | 'kind' | 'deploymentId' | 'ownerType' | 'ownerUserId' | 'apiConfig' | 'disabled'>;
+
 export async function withProviderAdapter<T>(
   keyring: Keyring,
-  provider: Provider,
+  provider: ProviderRow,
   call: (adapter: ProviderAdapter) => Promise<T>,
   opts: { timeoutMs?: number } = {},
 ): Promise<T> {
@@ -61,7 +64,7 @@ export function forgetProviderAdapters(providerId: string): void {
   }
 }
 
-function adapterFor(keyring: Keyring, provider: Provider, timeoutMs: number | undefined): ProviderAdapter {
+function adapterFor(keyring: Keyring, provider: ProviderRow, timeoutMs: number | undefined): ProviderAdapter {
   const { baseUrl, organization, project, secret } = provider.apiConfig;
   const version = JSON.stringify([provider.id, provider.kind, provider.deploymentId, provider.ownerType, provider.ownerUserId, baseUrl, organization, project, secret, timeoutMs]);
   const now = Date.now();

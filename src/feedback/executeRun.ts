@@ -1,16 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { Op, Sequelize, Transaction, WhereOptions } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import { ConnectionUnavailableError, withProviderAdapter } from '../commands/providerCalls';
 import { settingsOf } from '../commands/settings';
 import type { Logger } from '../logger';
-import { Run } from '../models';
+import { Provider, type Run } from '../models';
 import { providerUserId, pseudonymFor } from '../privacy/pseudonym';
 import { ProviderError } from '../providers/types';
 import type { CompletionResult } from '../providers/types';
 import type { Keyring } from '../secrets/keyring';
 import { parseRunOutput, repairPrompt } from './output';
 import { RunCharges } from '../budgets/runCharges';
-import { costMicros, priceFor } from './pricing';
+import { finishRun, renewLease } from './leases';
+import { costMicros } from './pricing';
 import { buildPrompt, outputJsonSchema } from './prompt';
 import { loadRunContext } from './runContext';
 import type { RunOutput } from './types';
@@ -41,45 +41,6 @@ export function backoffMs(attempt: number, retryAfterMs?: number, baseMs = 1000)
   return Math.min(60000, Math.max(jittered, retryAfterMs ?? 0));
 }
 
-/** Takes the run if it is queued and due, or its lease has expired (and `condition` holds). Returns the lease token or null. */
-export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number, transaction?: Transaction, condition?: WhereOptions): Promise<string | null> {
-  const now = new Date();
-  const token = randomUUID();
-  const [affected] = await Run.update(
-    { status: 'running', leaseToken: token, leaseExpiresAt: new Date(now.getTime() + leaseMs), startedAt: now, attempts: sequelize.literal('attempts + 1') as unknown as number },
-    {
-      where: {
-        id: runId,
-        [Op.or]: [
-          { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
-          { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
-        ],
-        ...(condition ? { [Op.and]: [condition] } : {}),
-      },
-      transaction,
-    },
-  );
-  return affected === 1 ? token : null;
-}
-
-/**
- * Gives a claimed run back to the queue at once (graceful shutdown): only while `token` still holds
- * its lease, so a run that finished or was taken over meanwhile is left alone. The interrupted
- * attempt is not counted against the run's retries.
- */
-export async function releaseRun(sequelize: Sequelize, runId: string, token: string): Promise<boolean> {
-  const [affected] = await Run.update(
-    { status: 'queued', leaseToken: null, leaseExpiresAt: null, nextAttemptAt: null, attempts: sequelize.literal('CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END') as unknown as number },
-    { where: { id: runId, status: 'running', leaseToken: token } },
-  );
-  return affected === 1;
-}
-
-async function finish(runId: string, token: string, values: Partial<Run>): Promise<boolean> {
-  const [affected] = await Run.update({ ...values, leaseToken: null, leaseExpiresAt: null }, { where: { id: runId, status: 'running', leaseToken: token } });
-  return affected === 1;
-}
-
 /**
  * Runs one claimed run to a terminal state or back to the queue; returns the run's new status.
  * `stop` (shutdown) aborts the provider call and returns 'running' without writing: the caller
@@ -91,7 +52,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
   const { run, submission, assignment, provider, deployment } = context;
   if (!submission || !assignment || !deployment) return 'failed';
   if (!provider || !deployment.active || submission.text === null) {
-    await finish(runId, token, { status: 'failed', errorCode: !provider ? 'connection_removed' : 'unavailable', finishedAt: new Date() });
+    await finishRun(deps.sequelize, runId, token, { status: 'failed', errorCode: !provider ? 'connection_removed' : 'unavailable', finishedAt: new Date() });
     return 'failed';
   }
 
@@ -115,16 +76,16 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
   const structuredOutput = { name: 'rubric_feedback', schema: outputJsonSchema(assignment.rubric) };
   // Budgets: reserve the run's maximum cost before any call (src/budgets). No room: the run waits
   // (never dropped); a budget that forbids unpriced models fails it with that reason.
-  const price = await priceFor(run.deploymentId, provider.kind, snapshot.model);
+  const { price } = context;
   const promptChars = prompt.messages.reduce((n, m) => n + m.content.length, 0) + JSON.stringify(structuredOutput.schema).length;
-  const { gate, charges } = await RunCharges.open(deps.sequelize, { run, assignment, provider, price, promptChars, promptMessages: prompt.messages.length, maxTokens: params.maxTokens });
+  const { gate, charges } = await RunCharges.open(deps.sequelize, { run, assignment, provider, price, budgets: context.budgets, promptChars, promptMessages: prompt.messages.length, maxTokens: params.maxTokens });
   if (gate.outcome === 'wait') {
     // The claim counted an attempt; waiting for budget is not one.
-    await finish(runId, token, { status: 'budget_wait', errorCode: 'budget_exhausted', startedAt: null, attempts: deps.sequelize.literal('attempts - 1') as unknown as number });
+    await finishRun(deps.sequelize, runId, token, { status: 'budget_wait', errorCode: 'budget_exhausted', notAnAttempt: true });
     return 'budget_wait';
   }
   if (gate.outcome === 'forbidden' || !charges) {
-    await finish(runId, token, { status: 'failed', errorCode: 'budget_forbids_unpriced', finishedAt: new Date() });
+    await finishRun(deps.sequelize, runId, token, { status: 'failed', errorCode: 'budget_forbids_unpriced', finishedAt: new Date() });
     return 'failed';
   }
   // Never the student's identity: a per-deployment salted hash, for providers that take a user field.
@@ -135,9 +96,9 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const lost = new AbortController();
   const heartbeat = setInterval(() => {
-    void Run.update({ leaseExpiresAt: new Date(Date.now() + leaseMs) }, { where: { id: runId, status: 'running', leaseToken: token } })
-      .then(([renewed]) => {
-        if (renewed === 0) lost.abort();
+    void renewLease(deps.sequelize, runId, token, leaseMs)
+      .then((renewed) => {
+        if (!renewed) lost.abort();
       })
       .catch(() => undefined);
   }, Math.max(200, Math.floor(leaseMs / 3)));
@@ -186,27 +147,27 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     if (lost.signal.aborted) return 'running'; // another worker owns the run now
     if (stop?.aborted) return 'running'; // shutting down: the worker releases the lease
     if (err instanceof ProviderError) {
-      if (err.code === 'auth') await provider.update({ status: 'invalid', statusReason: 'auth', verifiedAt: new Date() });
+      if (err.code === 'auth') await Provider.update({ status: 'invalid', statusReason: 'auth', verifiedAt: new Date() }, { where: { id: provider.id } });
       if (RETRYABLE.has(err.code) && run.attempts < (deps.maxAttempts ?? 4)) {
-        await finish(runId, token, { status: 'queued', errorCode: err.code, nextAttemptAt: new Date(Date.now() + backoffMs(run.attempts, err.retryAfterMs, deps.retryBaseMs)), latencyMs });
+        await finishRun(deps.sequelize, runId, token, { status: 'queued', errorCode: err.code, nextAttemptAt: new Date(Date.now() + backoffMs(run.attempts, err.retryAfterMs, deps.retryBaseMs)), latencyMs });
         return 'queued';
       }
-      await finish(runId, token, { status: 'failed', errorCode: err.code, latencyMs, finishedAt: new Date(), tokensIn, tokensOut });
+      await finishRun(deps.sequelize, runId, token, { status: 'failed', errorCode: err.code, latencyMs, finishedAt: new Date(), tokensIn, tokensOut });
       return 'failed';
     }
     if (err instanceof ConnectionUnavailableError) {
-      await finish(runId, token, { status: 'failed', errorCode: err.code, finishedAt: new Date() });
+      await finishRun(deps.sequelize, runId, token, { status: 'failed', errorCode: err.code, finishedAt: new Date() });
       return 'failed';
     }
     deps.logger.error({ err, runId }, 'run failed unexpectedly');
-    await finish(runId, token, { status: 'failed', errorCode: 'internal', finishedAt: new Date() });
+    await finishRun(deps.sequelize, runId, token, { status: 'failed', errorCode: 'internal', finishedAt: new Date() });
     return 'failed';
   }
 
   clearInterval(heartbeat);
   await charges.end();
   const status = output ? 'succeeded' : 'invalid_output';
-  await finish(runId, token, {
+  await finishRun(deps.sequelize, runId, token, {
     status,
     output,
     errorCode: output ? null : 'invalid_output',

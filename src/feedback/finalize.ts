@@ -1,4 +1,5 @@
 import { Op } from 'sequelize';
+import { driverOf } from '../db/driver';
 import { Assignment, Run, Submission } from '../models';
 import { FINAL_RUN_STATUSES } from '../models/Run';
 import { aggregate } from './aggregate';
@@ -10,12 +11,24 @@ import { defaultQuorum } from '../commands/assignments';
 
 export type FinalizeOutcome = { finalized: false } | { finalized: true; submission: Submission; assignment: Assignment; autoRelease: boolean };
 
+const FINAL_LIST = FINAL_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
+
 export async function finalizeIfComplete(submissionId: string): Promise<FinalizeOutcome> {
-  const runs = await Run.findAll({ where: { submissionId } });
-  if (runs.length === 0 || runs.some((r) => !(FINAL_RUN_STATUSES as readonly string[]).includes(r.status))) {
-    if (runs.some((r) => r.status === 'running')) await Submission.update({ status: 'running' }, { where: { id: submissionId, status: 'queued' } });
+  // Called after every run: first one cheap count (plain SQL on the driver), and the runs themselves
+  // only once the last has ended.
+  const driver = driverOf(Run.sequelize!);
+  const [progress] = await driver.all<{ total: number | string; open: number | string | null; running: number | string | null; submission_status: string | null }>(
+    `SELECT count(*) AS "total", SUM(CASE WHEN "status" IN (${FINAL_LIST}) THEN 0 ELSE 1 END) AS "open",
+       SUM(CASE WHEN "status" = 'running' THEN 1 ELSE 0 END) AS "running",
+       (SELECT "status" FROM "submissions" WHERE "id" = $1) AS "submission_status"
+     FROM "runs" WHERE "submission_id" = $1`,
+    [submissionId],
+  );
+  if (!progress || Number(progress.total) === 0 || Number(progress.open) > 0) {
+    if (progress?.submission_status === 'queued' && Number(progress.running) > 0) await Submission.update({ status: 'running' }, { where: { id: submissionId, status: 'queued' } });
     return { finalized: false };
   }
+  const runs = await Run.findAll({ where: { submissionId } });
   const submission = await Submission.findByPk(submissionId);
   const assignment = submission && (await Assignment.findByPk(submission.assignmentId));
   if (!submission || !assignment) return { finalized: false };

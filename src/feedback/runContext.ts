@@ -1,21 +1,33 @@
-import { QueryTypes, type ModelStatic, type Model, type Sequelize } from 'sequelize';
+import type { InferAttributes, ModelStatic, Model, Sequelize } from 'sequelize';
+import { driverOf } from '../db/driver';
 import { Assignment, Deployment, Provider, Run, Submission } from '../models';
+import type { Price } from './pricing';
 
 // Everything a run needs before its provider call, read in ONE query: the run, its submission,
-// assignment, provider connection (only within the run's deployment) and deployment, and the
-// feedback of the student's previous released draft. The per-call benchmark found executeRun
-// spending ~15 ms of CPU on six separate reads (each SQLite SELECT through Sequelize also runs an
-// uncached `PRAGMA table_info` per table), so this is plain SQL whose rows are turned into the usual
-// model instances, column by column from each model's own attribute list. Identifiers are
-// double-quoted (valid on SQLite and PostgreSQL; Sequelize only runs its PRAGMA for backquoted names).
+// assignment, provider connection (only within the run's deployment) and deployment, the feedback of
+// the student's previous released draft, the model's price in the deployment's catalogue, and
+// whether any budget applies or the run still holds a reservation (when neither, the budget step
+// has nothing to do: src/budgets/reserve.ts). The per-call benchmark found executeRun spending
+// ~15 ms of CPU on eight separate reads through Sequelize, so this is plain SQL on the driver
+// (src/db/driver.ts) whose row is split into plain rows of each model,
+// column by column from each model's own attribute list.
 
+/** Plain rows, not model instances: building five instances per call cost ~0.4 ms of CPU (per-call benchmark). */
 export interface RunContext {
-  run: Run;
-  submission: Submission | null;
-  assignment: Assignment | null;
-  provider: Provider | null;
-  deployment: Deployment | null;
+  run: InferAttributes<Run>;
+  submission: InferAttributes<Submission> | null;
+  assignment: InferAttributes<Assignment> | null;
+  provider: InferAttributes<Provider> | null;
+  deployment: InferAttributes<Deployment> | null;
   previousFeedback: { summary: string; criteria: Array<{ criterionId: string; comment: string; score: number }> } | null;
+  price: Price;
+  budgets: BudgetHint;
+}
+
+/** Read with the context, outside any lock: "none" can only order this run before a budget created meanwhile. */
+export interface BudgetHint {
+  anyApplies: boolean;
+  openReservation: boolean;
 }
 
 type AnyModel = ModelStatic<Model>;
@@ -28,25 +40,35 @@ const PARTS: Array<{ key: 'run' | 'submission' | 'assignment' | 'provider' | 'de
   { key: 'deployment', model: Deployment as unknown as AnyModel, alias: 'd' },
 ];
 
-let cachedSql: string | null = null;
+const cachedSql = new Map<string, string>();
 
-function contextSql(): string {
-  if (cachedSql) return cachedSql;
+function contextSql(dialect: 'sqlite' | 'postgres'): string {
+  const cached = cachedSql.get(dialect);
+  if (cached) return cached;
+  const snapshotModel = dialect === 'postgres' ? `r."instance_snapshot"->>'model'` : `json_extract(r."instance_snapshot", '$.model')`;
   const columns = PARTS.flatMap(({ model, alias }) =>
     Object.values(model.getAttributes()).map((attribute) => `${alias}."${attribute.field}" AS "${alias}__${attribute.field}"`),
   );
-  cachedSql = `SELECT ${columns.join(', ')},
+  const sql = `SELECT ${columns.join(', ')},
   (SELECT prev."feedback" FROM "submissions" prev
      WHERE prev."assignment_id" = s."assignment_id" AND prev."user_id" = s."user_id"
        AND prev."draft_number" < s."draft_number" AND prev."status" = 'released'
-     ORDER BY prev."draft_number" DESC LIMIT 1) AS "previous_feedback"
+     ORDER BY prev."draft_number" DESC LIMIT 1) AS "previous_feedback",
+  COALESCE(cm."input_price_override_micros", cm."input_price_micros") AS "price_input",
+  COALESCE(cm."output_price_override_micros", cm."output_price_micros") AS "price_output",
+  EXISTS (SELECT 1 FROM "budgets" b WHERE b."deployment_id" = r."deployment_id" AND (
+       (b."scope" = 'deployment' AND b."scope_id" = r."deployment_id") OR (b."scope" = 'connection' AND b."scope_id" = r."provider_id")
+    OR (b."scope" = 'instructor' AND b."scope_id" = a."created_by_user_id") OR (b."scope" = 'assignment' AND b."scope_id" = a."id"))) AS "any_budget",
+  EXISTS (SELECT 1 FROM "budget_reservations" br WHERE br."run_id" = r."id" AND br."state" = 'reserved') AS "open_reservation"
 FROM "runs" r
 LEFT JOIN "submissions" s ON s."id" = r."submission_id"
 LEFT JOIN "assignments" a ON a."id" = s."assignment_id"
 LEFT JOIN "providers" p ON p."id" = r."provider_id" AND p."deployment_id" = r."deployment_id"
 LEFT JOIN "deployments" d ON d."id" = r."deployment_id"
-WHERE r."id" = :runId`;
-  return cachedSql;
+LEFT JOIN "models" cm ON cm."deployment_id" = r."deployment_id" AND cm."provider_kind" = p."kind" AND cm."model" = ${snapshotModel}
+WHERE r."id" = $1`;
+  cachedSql.set(dialect, sql);
+  return sql;
 }
 
 /** A stored column value as Sequelize would hand it back (SQLite keeps JSON as text, dates as text, booleans as 0/1). */
@@ -66,7 +88,7 @@ function parseValue(typeKey: string, value: unknown): unknown {
   }
 }
 
-function instanceFrom<M extends Model>(model: AnyModel, alias: string, row: Record<string, unknown>): M | null {
+function rowFrom(model: AnyModel, alias: string, row: Record<string, unknown>): Record<string, unknown> | null {
   const values: Record<string, unknown> = {};
   const attributes = model.getAttributes();
   const primary = attributes[model.primaryKeyAttribute]!;
@@ -74,16 +96,23 @@ function instanceFrom<M extends Model>(model: AnyModel, alias: string, row: Reco
   for (const [name, attribute] of Object.entries(attributes)) {
     values[name] = parseValue((attribute.type as { key: string }).key, row[`${alias}__${attribute.field}`]);
   }
-  return model.build(values, { isNewRecord: false, raw: true }) as M;
+  return values;
 }
 
 /** The run and what it refers to, or null when the run does not exist. */
 export async function loadRunContext(sequelize: Sequelize, runId: string): Promise<RunContext | null> {
-  const rows = await sequelize.query<Record<string, unknown>>(contextSql(), { replacements: { runId }, type: QueryTypes.SELECT, raw: true });
+  const driver = driverOf(sequelize);
+  const rows = await driver.all(contextSql(driver.dialect), [runId]);
   const row = rows[0];
   if (!row) return null;
-  const built = Object.fromEntries(PARTS.map(({ key, model, alias }) => [key, instanceFrom(model, alias, row)])) as Omit<RunContext, 'previousFeedback'>;
+  const built = Object.fromEntries(PARTS.map(({ key, model, alias }) => [key, rowFrom(model, alias, row)])) as unknown as Pick<RunContext, 'run' | 'submission' | 'assignment' | 'provider' | 'deployment'>;
   const feedback = parseValue('JSON', row.previous_feedback) as Submission['feedback'];
   const previousFeedback = feedback ? { summary: feedback.summary, criteria: feedback.criteria.map((c) => ({ criterionId: c.criterionId, comment: c.comment, score: c.score })) } : null;
-  return { ...built, previousFeedback };
+  const micros = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    ...built,
+    previousFeedback,
+    price: { inputMicrosPerMTok: micros(row.price_input), outputMicrosPerMTok: micros(row.price_output) },
+    budgets: { anyApplies: parseValue('BOOLEAN', row.any_budget) === true, openReservation: parseValue('BOOLEAN', row.open_reservation) === true },
+  };
 }

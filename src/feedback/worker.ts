@@ -1,11 +1,12 @@
-import { Op } from 'sequelize';
 import { releaseSubmission } from '../commands/release';
 import type { Ltijs } from '../lti/ltijs';
 import { Run } from '../models';
+import { dueRuns, runsByIds, type DueRun } from './dueRuns';
 import { budgetHousekeeping } from '../budgets/housekeeping';
 import { scheduleRetention, type RetentionSchedule } from '../privacy/retention';
 import { claimRunWithinLimit } from './connectionSlots';
-import { DEFAULT_LEASE_MS, executeRun, ExecuteDeps, releaseRun } from './executeRun';
+import { DEFAULT_LEASE_MS, executeRun, ExecuteDeps } from './executeRun';
+import { releaseRun } from './leases';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
 import { RunJobs, runJobsFor } from './runJobs';
@@ -45,6 +46,8 @@ export class FeedbackWorker {
   /** pg-boss on PostgreSQL; undefined on SQLite, where the runs table is polled directly. */
   private jobs: RunJobs | undefined;
   private lastSweep = 0;
+  /** PostgreSQL: runs whose jobs this process took, waiting for a free slot on their connection. */
+  private readonly held = new Map<string, DueRun>();
   private lastBudgetCheck = 0;
   private retention: RetentionSchedule | undefined;
 
@@ -71,6 +74,11 @@ export class FeedbackWorker {
     if (this.timer) clearInterval(this.timer);
     await this.retention?.stop();
     await this.currentTick;
+    if (this.jobs && this.held.size) {
+      // Their jobs are completed: send them again so another worker takes them now, not at its next sweep.
+      await this.jobs.enqueue(this.opts.sequelize, [...this.held.keys()]).catch(() => undefined);
+      this.held.clear();
+    }
     await settleWithin([...this.inFlight], graceMs);
     if (this.leases.size === 0) return { released: 0 };
     const interrupted = [...this.leases];
@@ -131,23 +139,10 @@ export class FeedbackWorker {
           await this.takeJobs(this.jobs);
           continue;
         }
-        const now = new Date();
         // Woken on every finished run: read only runs of connections with room in this process,
-        // as plain rows (building 200 model instances per wake cost more than the claim).
+        // as plain rows straight from the driver (this runs once per finished run).
         const fullHere = [...this.inFlightByProvider].filter(([, n]) => n >= (this.opts.concurrencyPerConnection ?? 4)).map(([id]) => id);
-        const due = await Run.findAll({
-          attributes: ['id', 'providerId', 'submissionId'],
-          where: {
-            [Op.or]: [
-              { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
-              { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
-            ],
-            ...(fullHere.length ? { providerId: { [Op.notIn]: fullHere } } : {}),
-          },
-          order: [['createdAt', 'ASC']],
-          limit: 200,
-          raw: true,
-        });
+        const due = await dueRuns(this.opts.sequelize, 200, fullHere);
         const full = new Set<string>(); // connections at their limit in some process: skip them this round
         for (const run of due) {
           if (this.stopped) return;
@@ -164,54 +159,37 @@ export class FeedbackWorker {
     }
   }
 
-  /** Runs that are due but may have no job: crashed workers' runs (expired lease) and lost jobs. */
-  private async dueRunIds(limit: number): Promise<string[]> {
-    const now = new Date();
-    const due = await Run.findAll({
-      attributes: ['id'],
-      where: {
-        [Op.or]: [
-          { status: 'queued', [Op.or]: [{ nextAttemptAt: null }, { nextAttemptAt: { [Op.lte]: now } }] },
-          { status: 'running', leaseExpiresAt: { [Op.lt]: now } },
-        ],
-      },
-      order: [['createdAt', 'ASC']],
-      limit,
-    });
-    return due.map((r) => r.id);
-  }
-
   /**
-   * PostgreSQL: take due jobs from pg-boss (SKIP LOCKED, so each job goes to one worker), then
-   * claim each run exactly as on SQLite. A job whose connection is at its limit here goes back
-   * with a short delay. A periodic sweep re-sends jobs for due runs (crash recovery).
+   * PostgreSQL: take due jobs from pg-boss (SKIP LOCKED, so each job goes to one worker) and hold
+   * their runs here until their connection has a free slot; each is then claimed exactly as on
+   * SQLite. The jobs are completed at once: the run rows (status, lease) carry the work from here,
+   * and a run held by a process that dies is still queued, so the periodic sweep, which re-sends
+   * jobs for due runs, hands it to another worker. (Sending a job back to pg-boss with a delay when
+   * its connection was full kept slots idle: the fan-out benchmark.)
    */
   private async takeJobs(jobs: RunJobs): Promise<void> {
     if (Date.now() - this.lastSweep > 5000) {
       this.lastSweep = Date.now();
-      await jobs.enqueue(this.opts.sequelize, await this.dueRunIds(500));
+      await jobs.enqueue(this.opts.sequelize, (await dueRuns(this.opts.sequelize, 500)).map((r) => r.id));
     }
-    const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - this.inFlight.size;
+    const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - this.inFlight.size - this.held.size;
     const fetched = await jobs.fetch(room);
-    const later: string[] = [];
+    if (fetched.length) {
+      for (const run of await runsByIds(this.opts.sequelize, fetched.map((j) => j.runId))) this.held.set(run.id, run);
+      await jobs.complete(fetched.map((j) => j.jobId));
+    }
     const full = new Set<string>();
-    for (const job of fetched) {
-      const run = await Run.findByPk(job.runId, { attributes: ['id', 'providerId', 'submissionId'] });
-      if (!run) continue;
-      if (this.stopped || full.has(run.providerId) || this.capacity(run.providerId) <= 0) {
-        later.push(run.id);
-        continue;
-      }
+    for (const run of [...this.held.values()]) {
+      if (this.stopped) return;
+      if (full.has(run.providerId) || this.capacity(run.providerId) <= 0) continue;
       const claim = await this.claim(run);
       if (claim === 'busy') {
         full.add(run.providerId);
-        later.push(run.id);
+        continue;
       }
-      else if (typeof claim === 'object') this.launch(run.id, run.providerId, run.submissionId, claim.token);
+      this.held.delete(run.id);
+      if (typeof claim === 'object') this.launch(run.id, run.providerId, run.submissionId, claim.token);
     }
-    // The run rows (lease, status) carry the work from here; the jobs are done.
-    await jobs.complete(fetched.map((j) => j.jobId));
-    if (later.length) await jobs.enqueue(this.opts.sequelize, later, undefined, new Date(Date.now() + 500));
     if (fetched.length === room && room > 0) this.again = true;
   }
 

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { countDueRuns } from '../feedback/dueRuns';
 
 // Every Prometheus metric of this process, in one registry. Metrics are per process: each web or
 // worker process counts what it did itself; the database-wide gauges (queue depth, runs by status)
@@ -89,15 +90,9 @@ export function httpMetrics(): RequestHandler {
   };
 }
 
-const DUE_RUNS_SQL = `SELECT COUNT(*) AS n FROM runs
-  WHERE (status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now))
-     OR (status = 'running' AND lease_expires_at < :now)`;
-
 /** Reads the database-wide gauges, then renders the registry in the Prometheus text format. */
 export async function renderMetrics(sequelize: Sequelize): Promise<string> {
-  const now = new Date();
-  const [due] = await sequelize.query<{ n: number | string }>(DUE_RUNS_SQL, { replacements: { now }, type: QueryTypes.SELECT, logging: false });
-  queueDepth.set(Number(due?.n ?? 0));
+  queueDepth.set(await countDueRuns(sequelize));
   const rows = await sequelize.query<{ status: string; n: number | string }>('SELECT status, COUNT(*) AS n FROM runs GROUP BY status', { type: QueryTypes.SELECT, logging: false });
   runsByStatus.reset();
   for (const row of rows) runsByStatus.set({ status: row.status }, Number(row.n));

@@ -38,8 +38,8 @@ describe('budget reservation', () => {
   function spawnWorker(env: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/workerProcess.ts')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', PROVIDER_CONCURRENCY: '20', ...env },
-      stdio: 'ignore',
+      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.DEBUG_WORKERS ? 'info' : 'silent', PROVIDER_CONCURRENCY: '20', ...env },
+      stdio: process.env.DEBUG_WORKERS ? 'inherit' : 'ignore',
     });
     children.push(child);
     return child;
