@@ -6,7 +6,7 @@ import { Assignment, Budget, LtiLaunch, Provider } from '../models';
 import type { BudgetPeriod, BudgetScope } from '../models/Budget';
 import { isVisible } from '../policies/ownership';
 import { auditScopeId, recordThresholds } from './alerts';
-import { standingOf, type BudgetStanding } from './standing';
+import { standingOf, standingsOf, type BudgetStanding } from './standing';
 import { wakeBudgetWaiters } from './waiters';
 
 // Setting budgets: admins for the deployment, a connection, an instructor or an assignment;
@@ -76,5 +76,5 @@ export async function setBudget(sequelize: Sequelize, session: LaunchSession, in
 /** Every budget of the deployment with where it stands. */
 export async function deploymentBudgets(deploymentId: string): Promise<BudgetStanding[]> {
   const budgets = await Budget.findAll({ where: { deploymentId }, order: [['scope', 'ASC'], ['createdAt', 'ASC']] });
-  return Promise.all(budgets.map((b) => standingOf(b)));
+  return standingsOf(budgets);
 }

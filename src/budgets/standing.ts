@@ -1,4 +1,4 @@
-import { Op, Transaction, WhereOptions } from 'sequelize';
+import { col, fn, literal, Op, Transaction, WhereOptions } from 'sequelize';
 import { Budget, BudgetReservation, UsageEntry } from '../models';
 import type { BudgetScope } from '../models/Budget';
 import { periodKey, periodStart } from './periods';
@@ -49,6 +49,75 @@ export async function standingOf(budget: Budget, transaction?: Transaction, now 
     remainingMicros: Math.max(0, budget.limitMicros - spentMicros - reservedMicros),
     unpricedCalls,
   };
+}
+
+/** The ledger column of each scope, as stored (for grouping by it). */
+const SCOPE_FIELD: Record<BudgetScope, string | null> = {
+  deployment: null,
+  connection: 'provider_id',
+  instructor: 'instructor_user_id',
+  assignment: 'assignment_id',
+};
+
+/**
+ * The standings of many budgets (a list screen, the banner) in a fixed number of statements: one
+ * grouped ledger query per (deployment, scope, period start) and one grouped reservation query,
+ * however many budgets there are. Same figures as standingOf, which stays the one for a single
+ * budget inside a transaction.
+ */
+export async function standingsOf(budgets: Budget[], now = new Date()): Promise<BudgetStanding[]> {
+  if (budgets.length === 0) return [];
+  const groups = new Map<string, Budget[]>();
+  for (const b of budgets) {
+    const key = `${b.deploymentId}|${b.scope}|${periodStart(b.period, now).toISOString()}`;
+    groups.set(key, [...(groups.get(key) ?? []), b]);
+  }
+  const ledger = new Map<string, { spent: number; unpriced: number }>();
+  const reservedByBudget = new Map<string, number>();
+  await Promise.all([
+    ...[...groups.values()].map(async (group) => {
+      const first = group[0]!;
+      const column = SCOPE_COLUMN[first.scope];
+      const field = SCOPE_FIELD[first.scope];
+      const rows = await UsageEntry.findAll({
+        attributes: [
+          ...(field ? [[col(field), 'scopeId'] as [ReturnType<typeof col>, string]] : []),
+          [fn('SUM', col('cost_micros')), 'spent'],
+          [fn('SUM', literal('CASE WHEN unpriced THEN 1 ELSE 0 END')), 'unpriced'],
+        ],
+        where: {
+          deploymentId: first.deploymentId,
+          createdAt: { [Op.gte]: periodStart(first.period, now) },
+          ...(column ? { [column]: { [Op.in]: group.map((b) => b.scopeId) } } : {}),
+        },
+        group: field ? [field] : [],
+        raw: true,
+      }) as unknown as Array<{ scopeId?: string; spent: string | number | null; unpriced: string | number | null }>;
+      const totals = new Map(rows.map((r) => [field ? String(r.scopeId) : '', { spent: Number(r.spent ?? 0), unpriced: Number(r.unpriced ?? 0) }]));
+      for (const b of group) ledger.set(b.id, totals.get(field ? b.scopeId : '') ?? { spent: 0, unpriced: 0 });
+    }),
+    (async () => {
+      const rows = await BudgetReservation.findAll({
+        attributes: [[col('budget_id'), 'budgetId'], [fn('SUM', col('amount_micros')), 'reserved']],
+        where: { budgetId: { [Op.in]: budgets.map((b) => b.id) }, state: 'reserved' },
+        group: ['budget_id'],
+        raw: true,
+      }) as unknown as Array<{ budgetId: string; reserved: string | number | null }>;
+      for (const r of rows) reservedByBudget.set(r.budgetId, Number(r.reserved ?? 0));
+    })(),
+  ]);
+  return budgets.map((budget) => {
+    const { spent: spentMicros, unpriced: unpricedCalls } = ledger.get(budget.id)!;
+    const reservedMicros = reservedByBudget.get(budget.id) ?? 0;
+    return {
+      budget,
+      periodKey: periodKey(budget.period, now),
+      spentMicros,
+      reservedMicros,
+      remainingMicros: Math.max(0, budget.limitMicros - spentMicros - reservedMicros),
+      unpricedCalls,
+    };
+  });
 }
 
 /** What a run's provider calls are charged to. */

@@ -3,7 +3,7 @@ import type { LaunchSession } from '../lti/session';
 import { Assignment, Budget } from '../models';
 import { spentPercent, WARNING_PERCENT } from './alerts';
 import { budgetNames } from './names';
-import { standingOf } from './standing';
+import { standingsOf } from './standing';
 
 // The budgets a person should be warned about on their screens: admins every budget of the
 // deployment at 80% or more; an instructor the institution's budget, their own and their
@@ -34,7 +34,7 @@ export async function budgetWarningsFor(session: LaunchSession): Promise<BudgetW
     });
   }
   if (budgets.length === 0) return [];
-  const standings = await Promise.all(budgets.map((b) => standingOf(b)));
+  const standings = await standingsOf(budgets);
   const hot = standings.filter((s) => spentPercent(s) >= WARNING_PERCENT || s.remainingMicros === 0);
   if (hot.length === 0) return [];
   const names = await budgetNames(hot.map((s) => s.budget), session.user.id);

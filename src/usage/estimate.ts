@@ -1,7 +1,7 @@
-import { findCatalogueModel } from '../commands/catalogue';
+import { Op } from 'sequelize';
 import { settingsOf } from '../commands/settings';
 import { buildPrompt, outputJsonSchema } from '../feedback/prompt';
-import { Assignment, Deployment, ModelInstance, Provider } from '../models';
+import { Assignment, CatalogueModel, Deployment, ModelInstance, Provider } from '../models';
 
 // The cost estimate an instructor sees before students submit:
 //   students × drafts × Σ over model instances (runs × (input tokens × input price + output tokens × output price))
@@ -54,15 +54,41 @@ export function promptOverheadChars(assignment: Pick<Assignment, 'title' | 'inst
   return prompt.messages.reduce((n, m) => n + m.content.length, 0) + JSON.stringify(outputJsonSchema(assignment.rubric)).length;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The assignment's instances, their connections and catalogue entries, in three statements however many models it has. */
+async function modelsOf(assignment: Assignment) {
+  const deploymentId = assignment.deploymentId;
+  // A form not saved yet may carry any text as an instance id: only ids can match.
+  const ids = [...new Set(assignment.models.map((m) => m.instanceId.toLowerCase()).filter((id) => UUID.test(id)))];
+  const instances = ids.length ? await ModelInstance.findAll({ where: { id: { [Op.in]: ids }, deploymentId } }) : [];
+  const providerIds = [...new Set(instances.map((i) => i.providerId))];
+  const providers = providerIds.length ? await Provider.findAll({ where: { id: { [Op.in]: providerIds }, deploymentId } }) : [];
+  const providerById = new Map(providers.map((p) => [p.id, p]));
+  const pairs = instances.flatMap((i) => {
+    const provider = providerById.get(i.providerId);
+    return provider ? [{ providerKind: provider.kind, model: i.model }] : [];
+  });
+  // Hidden entries included, as findCatalogueModel does: a hidden model still has a price.
+  const entries = pairs.length ? await CatalogueModel.findAll({ where: { deploymentId, [Op.or]: pairs } }) : [];
+  const entryByKey = new Map(entries.map((e) => [`${e.providerKind}\u0000${e.model}`, e]));
+  return {
+    instanceById: new Map(instances.map((i) => [i.id, i])),
+    providerById,
+    entryOf: (kind: string, model: string) => entryByKey.get(`${kind}\u0000${model}`) ?? null,
+  };
+}
+
 /** The estimate of an assignment for this many students (null: unknown, figures are null too). */
 export async function estimateAssignment(assignment: Assignment, students: { count: number | null; source: Estimate['studentsSource'] }): Promise<Estimate> {
   const deployment = await Deployment.findByPk(assignment.deploymentId);
   const defaults = deployment ? settingsOf(deployment).defaultParams : { maxTokens: 1500 };
+  const { instanceById, providerById, entryOf } = await modelsOf(assignment);
   const instances: InstanceEstimate[] = [];
   for (const choice of assignment.models) {
-    const instance = await ModelInstance.findOne({ where: { id: choice.instanceId, deploymentId: assignment.deploymentId } });
-    const provider = instance && (await Provider.findOne({ where: { id: instance.providerId, deploymentId: assignment.deploymentId } }));
-    const entry = instance && provider ? await findCatalogueModel(assignment.deploymentId, provider.kind, instance.model) : null;
+    const instance = instanceById.get(choice.instanceId.toLowerCase()) ?? null;
+    const provider = instance && (providerById.get(instance.providerId) ?? null);
+    const entry = instance && provider ? entryOf(provider.kind, instance.model) : null;
     const maxTokens = instance?.params.maxTokens ?? defaults.maxTokens;
     const overhead = promptOverheadChars(assignment, instance?.params.systemPrompt);
     const inputTokens = { low: tokens(overhead + Math.min(LOW_SUBMISSION_CHARS, assignment.maxChars)), high: tokens(overhead + assignment.maxChars) };

@@ -3,7 +3,7 @@ import { Op } from 'sequelize';
 import type { Sequelize } from 'sequelize';
 import { budgetNames } from '../../budgets/names';
 import { deploymentBudgets, setBudget } from '../../budgets/manage';
-import { standingOf } from '../../budgets/standing';
+import { standingsOf } from '../../budgets/standing';
 import { dollarsToMicros } from '../../commands/catalogue';
 import { listConnections } from '../../commands/providerConnections';
 import { validationFailed } from '../../errors';
@@ -106,7 +106,10 @@ export function usagePages(deps: { sequelize: Sequelize }, admin: Area, instruct
     const mine = await Assignment.findAll({ where: { deploymentId: session.deployment.id, createdByUserId: session.user.id }, attributes: ['id', 'title'], order: [['title', 'ASC']], limit: 500 });
     const caps = mine.length ? await Budget.findAll({ where: { deploymentId: session.deployment.id, scope: 'assignment', scopeId: { [Op.in]: mine.map((a) => a.id) } } }) : [];
     const own = await Budget.findOne({ where: { deploymentId: session.deployment.id, scope: 'instructor', scopeId: session.user.id } });
-    const capViews = await Promise.all(caps.map(async (b) => budgetView(await standingOf(b), mine.find((a) => a.id === b.scopeId)?.title ?? 'An assignment')));
+    // Every cap and their own budget in one batch (a fixed number of statements however many caps).
+    const standings = await standingsOf(own ? [...caps, own] : caps);
+    const titles = new Map(mine.map((a) => [a.id, a.title]));
+    const capViews = standings.slice(0, caps.length).map((s) => budgetView(s, titles.get(s.budget.scopeId) ?? 'An assignment'));
     renderPage(res, 'instructor/usage', 'My usage', 'my-usage', {
       period,
       periods: periodChoices(period),
@@ -115,7 +118,7 @@ export function usagePages(deps: { sequelize: Sequelize }, admin: Area, instruct
       byAssignment: usageGroupsView(report.byAssignment),
       byModel: usageGroupsView(report.byModel),
       caps: capViews,
-      ownBudget: own ? [budgetView(await standingOf(own), 'Your budget (set by your institution)')] : [],
+      ownBudget: own ? [budgetView(standings[caps.length]!, 'Your budget (set by your institution)')] : [],
       assignments: mine.map((a) => ({ id: a.id, title: a.title })),
       notice: noticeFrom(req, NOTICES),
     });
