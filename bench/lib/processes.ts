@@ -25,7 +25,9 @@ export interface Child {
 
 /** Runs a TypeScript entry with tsx and resolves when its stdout shows `ready` (a substring). */
 export async function startChild(entry: string, env: Record<string, string | undefined>, ready: string, timeoutMs = 60000): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', SOURCE_MAPS_OFF, path.join(REPO_ROOT, entry)], {
+  // BENCH_CHILD_PROFILE_DIR=dir: each child writes a CPU profile there when it exits (node --cpu-prof).
+  const profile = process.env.BENCH_CHILD_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', '--import', SOURCE_MAPS_OFF, path.join(REPO_ROOT, entry)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

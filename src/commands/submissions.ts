@@ -23,14 +23,23 @@ export interface SubmissionResult {
   created: boolean;
 }
 
-/** Instance snapshots for the assignment's models, refusing text that does not fit a model's context. */
+/** Instance snapshots for the assignment's models, refusing text that does not fit a model's context. Three reads, however many models. */
 async function plannedRuns(assignment: Assignment, text: string): Promise<Array<{ instance: ModelInstance; snapshot: InstanceSnapshot; runs: number }>> {
+  const { deploymentId } = assignment;
+  const instances = await ModelInstance.findAll({ where: { id: [...new Set(assignment.models.map((c) => c.instanceId))], deploymentId } });
+  const providers = instances.length ? await Provider.findAll({ where: { id: [...new Set(instances.map((i) => i.providerId))], deploymentId } }) : [];
+  const providerById = new Map(providers.map((p) => [p.id, p]));
+  const wanted = instances.flatMap((i) => {
+    const provider = providerById.get(i.providerId);
+    return provider ? [{ providerKind: provider.kind, model: i.model }] : [];
+  });
+  const entries = wanted.length ? await CatalogueModel.findAll({ where: { deploymentId, [Op.or]: wanted } }) : [];
   const planned = [];
   for (const choice of assignment.models) {
-    const instance = await ModelInstance.findOne({ where: { id: choice.instanceId, deploymentId: assignment.deploymentId } });
-    const provider = instance && (await Provider.findOne({ where: { id: instance.providerId, deploymentId: assignment.deploymentId } }));
+    const instance = instances.find((i) => i.id === choice.instanceId);
+    const provider = instance && providerById.get(instance.providerId);
     if (!instance || !provider) throw conflict('One of the models of this assignment is no longer available. Ask your instructor to update the assignment.');
-    const entry = await CatalogueModel.findOne({ where: { deploymentId: assignment.deploymentId, providerKind: provider.kind, model: instance.model } });
+    const entry = entries.find((e) => e.providerKind === provider.kind && e.model === instance.model);
     const window = instance.params.contextSize ?? entry?.contextWindow ?? null;
     const output = instance.params.maxTokens ?? 1500;
     if (window !== null && approxTokens(text) + PROMPT_OVERHEAD_TOKENS + output > window) {
@@ -50,13 +59,13 @@ export async function createSubmission(sequelize: Sequelize, session: LaunchSess
   if (text.length > assignment.maxChars) throw payloadTooLarge(`Your text has ${text.length} characters; this assignment accepts at most ${assignment.maxChars}.`);
   const textSha256 = createHash('sha256').update(text).digest('hex');
 
-  const recent = await Submission.findOne({
-    where: { assignmentId: assignment.id, userId: session.user.id, textSha256, createdAt: { [Op.gt]: new Date(Date.now() - DUPLICATE_WINDOW_MS) } },
-    order: [['draftNumber', 'DESC']],
-  });
-  if (recent) return { submission: recent, created: false };
+  // The student's drafts (at most maxDrafts) in one read: their count, and a recent one with the same text.
+  const earlier = await Submission.findAll({ where: { assignmentId: assignment.id, userId: session.user.id }, attributes: ['id', 'draftNumber', 'textSha256', 'createdAt'], order: [['draftNumber', 'DESC']] });
+  const recent = earlier.find((d) => d.textSha256 === textSha256 && d.createdAt.getTime() > Date.now() - DUPLICATE_WINDOW_MS);
+  const again = recent && (await Submission.findByPk(recent.id));
+  if (again) return { submission: again, created: false };
 
-  const drafts = await Submission.count({ where: { assignmentId: assignment.id, userId: session.user.id } });
+  const drafts = earlier.length;
   if (drafts >= assignment.maxDrafts) throw conflict(`You have used all ${assignment.maxDrafts} drafts for this assignment.`);
   const planned = await plannedRuns(assignment, text);
 

@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { writeGate } from './connection';
 
 // Plain SQL on Sequelize's own connections, for the few statements every provider call makes (claim,
 // run context, ledger row, result). The per-call benchmark measured ~1.5 ms of CPU per statement
@@ -93,6 +94,8 @@ function sqliteDriver(sequelize: Sequelize): Driver {
   // run one at a time on it (serialize), as Sequelize's do: one waiting for the write lock then holds
   // one libuv thread, not all four (which would starve the transaction holding the lock).
   const connection = () => manager.getConnection() as Promise<SqliteDatabase>;
+  // Writes wait in this process's writer queue rather than in SQLite's busy handler (see writeGate).
+  const gate = writeGate(sequelize);
   let executed = 0;
   const statements: Statements = {
     all: <T>(sql: string, params: Params = []) =>
@@ -102,7 +105,7 @@ function sqliteDriver(sequelize: Sequelize): Driver {
         return new Promise<T[]>((resolve, reject) => db.serialize(() => db.all(toSqlite(sql), params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))));
       }),
     run: (sql, params = []) =>
-      retryBusy(async () => {
+      gate(() => retryBusy(async () => {
         executed += 1;
         const db = await connection();
         return new Promise<number>((resolve, reject) =>
@@ -113,7 +116,7 @@ function sqliteDriver(sequelize: Sequelize): Driver {
             }),
           ),
         );
-      }),
+      })),
   };
   return {
     dialect: 'sqlite',
