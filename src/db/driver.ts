@@ -34,16 +34,20 @@ export interface Driver extends Statements {
   bool(value: boolean): unknown;
 }
 
+interface SqliteStatement {
+  all(params: Params, cb: (err: Error | null, rows: unknown[]) => void): void;
+  run(params: Params, cb: (this: { changes: number }, err: Error | null) => void): void;
+  finalize(cb?: (err: Error | null) => void): void;
+}
 interface SqliteDatabase {
-  serialize(cb: () => void): void;
-  all(sql: string, params: Params, cb: (err: Error | null, rows: unknown[]) => void): void;
-  run(sql: string, params: Params, cb: (this: { changes: number }, err: Error | null) => void): void;
+  prepare(sql: string): SqliteStatement;
 }
 interface PgClient {
   query(sql: string, params?: Params): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 interface ConnectionManager {
   getConnection(options?: object): Promise<unknown>;
+  close(): Promise<void>;
   releaseConnection(connection: unknown): Promise<void> | void;
 }
 
@@ -90,33 +94,67 @@ async function retryBusy<T>(statement: () => Promise<T>, attempts = 3): Promise<
 
 function sqliteDriver(sequelize: Sequelize): Driver {
   const manager = managerOf(sequelize);
-  // The default connection: the one Sequelize uses for every query outside a transaction. Statements
-  // run one at a time on it (serialize), as Sequelize's do: one waiting for the write lock then holds
-  // one libuv thread, not all four (which would starve the transaction holding the lock).
-  const connection = () => manager.getConnection() as Promise<SqliteDatabase>;
   // Writes wait in this process's writer queue rather than in SQLite's busy handler (see writeGate).
   const gate = writeGate(sequelize);
+  // Reads wait in a queue of their own (one at a time: the connection runs one statement at a time
+  // anyway, and a read queued in SQLite holds one of libuv's four threads while it waits).
+  const readGate = queue();
+  // Each statement is prepared once per connection and reused (SQLite parses and plans it only once).
+  const prepared = new Map<SqliteDatabase, Map<string, SqliteStatement>>();
+  // SQLite refuses to close a connection with statements still prepared: finalise them first.
+  const close = manager.close.bind(manager);
+  manager.close = async () => {
+    const all = [...prepared.values()].flatMap((cache) => [...cache.values()]);
+    prepared.clear();
+    await Promise.all(all.map((statement) => new Promise<void>((resolve) => statement.finalize(() => resolve()))));
+    await close();
+  };
+  const statementFor = async (sql: string): Promise<SqliteStatement> => {
+    // The default connection: the one Sequelize uses for every query outside a transaction.
+    const db = (await manager.getConnection()) as SqliteDatabase;
+    let cache = prepared.get(db);
+    if (!cache) prepared.set(db, (cache = new Map()));
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = db.prepare(toSqlite(sql));
+      if (cache.size < 200) cache.set(sql, statement);
+    }
+    return statement;
+  };
+  const forget = async (sql: string) => {
+    const db = (await manager.getConnection()) as SqliteDatabase;
+    prepared.get(db)?.get(sql)?.finalize();
+    prepared.get(db)?.delete(sql);
+  };
   let executed = 0;
   const statements: Statements = {
     all: <T>(sql: string, params: Params = []) =>
-      retryBusy(async () => {
-        executed += 1;
-        const db = await connection();
-        return new Promise<T[]>((resolve, reject) => db.serialize(() => db.all(toSqlite(sql), params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))));
+      readGate(() =>
+        retryBusy(async () => {
+          executed += 1;
+          const statement = await statementFor(sql);
+          return new Promise<T[]>((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+        }),
+      ).catch(async (err: unknown) => {
+        await forget(sql);
+        throw err;
       }),
     run: (sql, params = []) =>
-      gate(() => retryBusy(async () => {
-        executed += 1;
-        const db = await connection();
-        return new Promise<number>((resolve, reject) =>
-          db.serialize(() =>
-            db.run(toSqlite(sql), params, function done(err) {
+      gate(() =>
+        retryBusy(async () => {
+          executed += 1;
+          const statement = await statementFor(sql);
+          return new Promise<number>((resolve, reject) =>
+            statement.run(params, function done(err) {
               if (err) reject(err);
               else resolve(this.changes);
             }),
-          ),
-        );
-      })),
+          );
+        }),
+      ).catch(async (err: unknown) => {
+        await forget(sql);
+        throw err;
+      }),
   };
   return {
     dialect: 'sqlite',
@@ -128,6 +166,16 @@ function sqliteDriver(sequelize: Sequelize): Driver {
     date: (value) => (value ? sqliteDate(value) : null),
     json: (value) => (value === null || value === undefined ? null : JSON.stringify(value)),
     bool: (value) => (value ? 1 : 0),
+  };
+}
+
+/** A promise chain: each task starts when the previous one settles. */
+function queue(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>) => {
+    const run = tail.then(task);
+    tail = run.catch(() => undefined);
+    return run;
   };
 }
 
