@@ -29,6 +29,8 @@ export function createSequelize(settings: DatabaseSettings, logger?: Logger): Se
     // WAL lets the web process read while the worker writes; busy_timeout waits instead of failing.
     onSqliteConnect(sequelize, ['PRAGMA journal_mode=WAL', 'PRAGMA busy_timeout=5000', 'PRAGMA foreign_keys=ON', 'PRAGMA synchronous=NORMAL']);
     serializeSqliteTransactions(sequelize);
+    // In memory, Sequelize has one connection for everything, transactions included: nothing to reuse.
+    if (settings.storage !== ':memory:') reuseSqliteTransactionConnections(sequelize);
     return sequelize;
   }
   return new Sequelize(settings.url, {
@@ -63,6 +65,47 @@ export function onSqliteConnect(sequelize: Sequelize, pragmas: string[]): void {
     }
     await ready;
     return connection;
+  };
+}
+
+type PooledConnection = SqliteConnection & { uuid?: string; close(cb?: (err: Error | null) => void): void };
+interface SqliteManager {
+  connections: Record<string, PooledConnection>;
+  getConnection(options?: { uuid?: string }): Promise<PooledConnection>;
+  releaseConnection(connection: PooledConnection, force?: boolean): unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * Keeps up to `keep` SQLite connections of finished transactions open for the next ones. Sequelize
+ * opens a new connection per transaction and closes it after COMMIT, so every transaction paid for
+ * opening the file, reading the schema and the PRAGMAs above (every submission is one). A reused
+ * connection is first rolled back, in case its last transaction could not end cleanly.
+ */
+export function reuseSqliteTransactionConnections(sequelize: Sequelize, keep = 2): void {
+  const manager = (sequelize as unknown as { connectionManager: SqliteManager }).connectionManager;
+  const idle: PooledConnection[] = [];
+  const getConnection = manager.getConnection.bind(manager);
+  const releaseConnection = manager.releaseConnection.bind(manager);
+  const close = manager.close.bind(manager);
+  manager.getConnection = async (options) => {
+    const uuid = options?.uuid;
+    if (!uuid || uuid === 'default' || manager.connections[uuid] || idle.length === 0) return getConnection(options);
+    const connection = idle.pop()!;
+    await new Promise<void>((resolve) => connection.run('ROLLBACK', () => resolve()));
+    manager.connections[uuid] = connection;
+    return connection;
+  };
+  manager.releaseConnection = (connection, force) => {
+    if (!connection.uuid || connection.uuid === 'default' || idle.length >= keep) return releaseConnection(connection, force);
+    delete manager.connections[connection.uuid];
+    idle.push(connection);
+    return undefined;
+  };
+  manager.close = async () => {
+    const open = idle.splice(0);
+    await Promise.all(open.map((c) => new Promise<void>((resolve) => c.close(() => resolve()))));
+    await close();
   };
 }
 
