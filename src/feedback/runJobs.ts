@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
 import type { DatabaseSettings } from '../config';
@@ -8,6 +10,13 @@ import type { DatabaseSettings } from '../config';
 // duplicated or re-delivered job never makes a second provider call.
 
 export const RUN_QUEUE = 'feedback-run';
+/**
+ * Workers LISTEN here and look for work at once when runs are queued (the NOTIFY is sent with the
+ * submission's transaction, so it arrives only once the runs are committed) or when a run ends and
+ * frees a connection slot. pg-boss only polls, and a worker holding runs for a connection whose
+ * slots another process had freed waited for its next poll: the fan-out benchmark showed it.
+ */
+export const WAKE_CHANNEL = 'feedforward_runs';
 
 export interface RunJob {
   jobId: string;
@@ -15,6 +24,10 @@ export interface RunJob {
 }
 
 export class RunJobs {
+  /** Emits 'wake' when another process queued runs or freed a slot (only where jobs are worked). */
+  readonly wakes = new EventEmitter();
+  private listener: WakeListener | undefined;
+
   private constructor(private readonly boss: PgBoss) {}
 
   /** Starts pg-boss on this database (creating its schema once); `supervise` only where jobs are worked. */
@@ -23,7 +36,14 @@ export class RunJobs {
     boss.on('error', () => undefined); // maintenance errors are retried by pg-boss; never crash the process
     await boss.start();
     await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: 3600 });
-    return new RunJobs(boss);
+    const jobs = new RunJobs(boss);
+    if (opts.supervise) jobs.listener = new WakeListener(settings.url, () => jobs.wakes.emit('wake'));
+    return jobs;
+  }
+
+  /** Tells every worker to look for work now (sent when `transaction` commits, if given). */
+  async notify(sequelize: Sequelize, transaction?: Transaction): Promise<void> {
+    await sequelize.query(`SELECT pg_notify('${WAKE_CHANNEL}', '')`, { transaction, type: QueryTypes.SELECT, logging: false });
   }
 
   /** Adds one job per run inside the caller's transaction. */
@@ -39,6 +59,7 @@ export class RunJobs {
       runIds.map((runId) => ({ name: RUN_QUEUE, data: { runId }, singletonKey: runId, ...(startAfter ? { startAfter } : {}) })),
       transaction ? { db } : {},
     );
+    if (!startAfter) await this.notify(sequelize, transaction);
   }
 
   /** Takes up to `max` due jobs (SKIP LOCKED: never the same job to two workers). */
@@ -53,7 +74,54 @@ export class RunJobs {
   }
 
   async stop(): Promise<void> {
+    await this.listener?.close();
     await this.boss.stop({ graceful: false, wait: true });
+  }
+}
+
+/** One connection that LISTENs on WAKE_CHANNEL, reconnecting after a second when it drops (the worker's poll covers the gap). */
+class WakeListener {
+  private client: pg.Client | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly onWake: () => void,
+  ) {
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.url });
+    this.client = client;
+    client.on('notification', () => this.onWake());
+    client.on('error', () => this.reconnect(client));
+    client.on('end', () => this.reconnect(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${WAKE_CHANNEL}`);
+      this.onWake(); // anything queued while not listening
+    } catch {
+      this.reconnect(client);
+    }
+  }
+
+  private reconnect(client: pg.Client): void {
+    if (this.closed || this.client !== client) return;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    this.retry = setTimeout(() => void this.connect(), 1000);
+    this.retry.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
   }
 }
 

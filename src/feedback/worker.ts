@@ -29,6 +29,9 @@ export interface WorkerOptions extends ExecuteDeps {
   retentionEveryMs?: number;
 }
 
+/** How long a PostgreSQL worker holds a run whose connection is full before handing it back to pg-boss. */
+const HOLD_MS = 2000;
+
 export class FeedbackWorker {
   private readonly inFlightByProvider = new Map<string, number>();
   /** Start times of recent calls per connection, for the per-minute rate. */
@@ -47,7 +50,7 @@ export class FeedbackWorker {
   private jobs: RunJobs | undefined;
   private lastSweep = 0;
   /** PostgreSQL: runs whose jobs this process took, waiting for a free slot on their connection. */
-  private readonly held = new Map<string, DueRun>();
+  private readonly held = new Map<string, { run: DueRun; since: number }>();
   private lastBudgetCheck = 0;
   private retention: RetentionSchedule | undefined;
 
@@ -57,6 +60,7 @@ export class FeedbackWorker {
     this.stopped = false;
     this.jobs = runJobsFor(this.opts.sequelize);
     runQueue.on('queued', this.wake);
+    this.jobs?.wakes.on('wake', this.wake);
     this.timer = setInterval(this.wake, this.opts.pollMs ?? 1000);
     this.timer.unref();
     this.wake();
@@ -71,6 +75,7 @@ export class FeedbackWorker {
   async stop(graceMs = 30000): Promise<{ released: number }> {
     this.stopped = true;
     runQueue.off('queued', this.wake);
+    this.jobs?.wakes.off('wake', this.wake);
     if (this.timer) clearInterval(this.timer);
     await this.retention?.stop();
     await this.currentTick;
@@ -172,14 +177,22 @@ export class FeedbackWorker {
       this.lastSweep = Date.now();
       await jobs.enqueue(this.opts.sequelize, (await dueRuns(this.opts.sequelize, 500)).map((r) => r.id));
     }
+    // Held too long (their connection stays full in other processes): back to pg-boss, so that they
+    // never keep this worker from fetching runs of other connections.
+    const stale = [...this.held.values()].filter((h) => Date.now() - h.since > HOLD_MS);
+    if (stale.length) {
+      for (const h of stale) this.held.delete(h.run.id);
+      await jobs.enqueue(this.opts.sequelize, stale.map((h) => h.run.id));
+    }
     const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - this.inFlight.size - this.held.size;
     const fetched = await jobs.fetch(room);
     if (fetched.length) {
-      for (const run of await runsByIds(this.opts.sequelize, fetched.map((j) => j.runId))) this.held.set(run.id, run);
+      const since = Date.now();
+      for (const run of await runsByIds(this.opts.sequelize, fetched.map((j) => j.runId))) this.held.set(run.id, { run, since });
       await jobs.complete(fetched.map((j) => j.jobId));
     }
     const full = new Set<string>();
-    for (const run of [...this.held.values()]) {
+    for (const { run } of [...this.held.values()]) {
       if (this.stopped) return;
       if (full.has(run.providerId) || this.capacity(run.providerId) <= 0) continue;
       const claim = await this.claim(run);
@@ -224,6 +237,8 @@ export class FeedbackWorker {
         this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 1) - 1);
         this.inFlight.delete(work);
         this.wake();
+        // A slot is free: other worker processes may hold runs for this connection.
+        if (this.jobs) void this.jobs.notify(this.opts.sequelize).catch(() => undefined);
       });
     this.inFlight.add(work);
   }
