@@ -13,7 +13,7 @@ import { writeGate } from './connection';
 
 type Params = unknown[];
 
-export interface Statements {
+interface Statements {
   all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
   /** A write; returns the number of rows it changed. */
   run(sql: string, params?: Params): Promise<number>;
@@ -23,12 +23,6 @@ export interface Driver extends Statements {
   dialect: 'sqlite' | 'postgres';
   /** Statements sent so far (BEGIN and COMMIT included), for the per-call benchmark's report. */
   readonly executed: number;
-  /**
-   * PostgreSQL only: several statements in one transaction on one pooled connection. (On SQLite the
-   * plain connection is shared by every non-transactional query of the process, so a BEGIN there
-   * would capture unrelated statements; SQLite callers use a single statement or a Sequelize transaction.)
-   */
-  transaction<T>(work: (tx: Statements) => Promise<T>): Promise<T>;
   date(value: Date | null): unknown;
   json(value: unknown): unknown;
   bool(value: boolean): unknown;
@@ -43,7 +37,7 @@ interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
 }
 interface PgClient {
-  query(sql: string, params?: Params): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(query: { name?: string; text: string; values: Params }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 interface ConnectionManager {
   getConnection(options?: object): Promise<unknown>;
@@ -162,7 +156,6 @@ function sqliteDriver(sequelize: Sequelize): Driver {
       return executed;
     },
     ...statements,
-    transaction: () => Promise.reject(new Error('driver transactions are PostgreSQL-only; use sequelize.transaction on SQLite')),
     date: (value) => (value ? sqliteDate(value) : null),
     json: (value) => (value === null || value === undefined ? null : JSON.stringify(value)),
     bool: (value) => (value ? 1 : 0),
@@ -190,33 +183,31 @@ function postgresDriver(sequelize: Sequelize): Driver {
     }
   };
   let executed = 0;
-  const send = (client: PgClient, sql: string, params?: Params) => {
-    executed += 1;
-    return client.query(sql, params);
+  // Named statements: each connection parses and plans a statement once, then only binds and runs it.
+  const names = new Map<string, string>();
+  const nameOf = (sql: string) => {
+    let name = names.get(sql);
+    if (!name) {
+      name = `ff_${names.size + 1}`;
+      if (names.size < 200) names.set(sql, name);
+      else return undefined;
+    }
+    return name;
   };
-  const on = (client: PgClient): Statements => ({
-    all: async <T>(sql: string, params: Params = []) => (await send(client, sql, params)).rows as T[],
-    run: async (sql, params = []) => (await send(client, sql, params)).rowCount ?? 0,
-  });
+  const statements: Statements = {
+    all: <T>(sql: string, params: Params = []) => withClient(async (client) => (await send(client, sql, params)).rows as T[]),
+    run: (sql, params = []) => withClient(async (client) => (await send(client, sql, params)).rowCount ?? 0),
+  };
+  const send = (client: PgClient, sql: string, params: Params) => {
+    executed += 1;
+    return client.query({ name: nameOf(sql), text: sql, values: params });
+  };
   return {
     dialect: 'postgres',
     get executed() {
       return executed;
     },
-    all: (sql, params) => withClient((client) => on(client).all(sql, params)),
-    run: (sql, params) => withClient((client) => on(client).run(sql, params)),
-    transaction: (work) =>
-      withClient(async (client) => {
-        await send(client, 'BEGIN');
-        try {
-          const result = await work(on(client));
-          await send(client, 'COMMIT');
-          return result;
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      }),
+    ...statements,
     date: (value) => value,
     json: (value) => (value === null || value === undefined ? null : JSON.stringify(value)),
     bool: (value) => value,

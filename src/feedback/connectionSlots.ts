@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
 import { claimRun, heldSlotsSql } from './leases';
@@ -6,8 +7,9 @@ import { claimRun, heldSlotsSql } from './leases';
 // connection's slots while it is `running` with an unexpired lease (from the claim until its result
 // is written, which spans every provider call it makes). A claim counts the held slots and takes the
 // run atomically, serialised per connection:
-// - PostgreSQL: in one transaction that first locks the provider row; the claim's own statement then
-//   counts with a fresh snapshot (READ COMMITTED), after any concurrent claim on that connection committed;
+// - PostgreSQL: in one function call (one round trip) that first locks the provider row; its claim
+//   statement then counts with a fresh snapshot (READ COMMITTED), after any concurrent claim on that
+//   connection committed;
 // - SQLite: in one UPDATE whose WHERE counts the held slots. A write statement takes SQLite's single
 //   write lock before it reads, so no other claim runs in between; and it needs no transaction,
 //   which on SQLite would open a fresh connection per claim (the per-call benchmark showed it).
@@ -21,16 +23,17 @@ export type SlotClaim = { token: string } | 'busy' | 'gone';
  */
 export async function claimRunWithinLimit(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
   const driver = driverOf(sequelize);
-  const within = { providerId: run.providerId, slots: limit };
-  const token =
-    driver.dialect === 'postgres'
-      ? await driver.transaction(async (tx) => {
-          await tx.all('SELECT "id" FROM "providers" WHERE "id" = $1 FOR UPDATE', [run.providerId]);
-          return claimRun(sequelize, run.id, leaseMs, within, tx);
-        })
-      : await claimRun(sequelize, run.id, leaseMs, within);
+  const token = driver.dialect === 'postgres' ? await claimOnPostgres(sequelize, run, limit, leaseMs) : await claimRun(sequelize, run.id, leaseMs, { providerId: run.providerId, slots: limit });
   if (token) return { token };
   return (await heldSlots(sequelize, run.providerId)) >= limit ? 'busy' : 'gone';
+}
+
+/** One round trip: the function (migration 20261126100000) locks the provider row, counts and claims. */
+async function claimOnPostgres(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<string | null> {
+  const now = new Date();
+  const token = randomUUID();
+  const rows = await driverOf(sequelize).all<{ claimed: boolean }>('SELECT feedforward_claim_run($1, $2, $3, $4, $5, $6) AS "claimed"', [run.id, run.providerId, limit, token, now, new Date(now.getTime() + leaseMs)]);
+  return rows[0]?.claimed ? token : null;
 }
 
 async function heldSlots(sequelize: Sequelize, providerId: string): Promise<number> {

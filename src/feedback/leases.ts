@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
-import { driverOf, type Statements } from '../db/driver';
+import { driverOf } from '../db/driver';
 import type { Run } from '../models';
 
 // A run's lease, in plain SQL on the driver (src/db/driver.ts: these run once or more per provider
@@ -18,10 +18,10 @@ export function heldSlotsSql(now: string, provider: string): string {
 
 /**
  * Takes the run if it is due, and, with `limit`, only while its connection holds fewer than `limit.slots`
- * slots (counted in the same statement). Returns the lease token or null. `on` runs it inside a driver
- * transaction (PostgreSQL).
+ * slots (counted in the same statement: a claim on SQLite; PostgreSQL claims within a limit with a
+ * function, see connectionSlots.ts). Returns the lease token or null.
  */
-export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number, limit?: { providerId: string; slots: number }, on?: Statements): Promise<string | null> {
+export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number, limit?: { providerId: string; slots: number }): Promise<string | null> {
   const driver = driverOf(sequelize);
   const now = new Date();
   const token = randomUUID();
@@ -33,7 +33,7 @@ export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: num
   }
   const sql = `UPDATE "runs" SET "status" = 'running', "lease_token" = $3, "lease_expires_at" = $4, "started_at" = $1, "attempts" = "attempts" + 1, "updated_at" = $1
 WHERE "id" = $2 AND ${DUE_RUN_SQL}${withinLimit}`;
-  return (await (on ?? driver).run(sql, params)) === 1 ? token : null;
+  return (await driver.run(sql, params)) === 1 ? token : null;
 }
 
 /** What a finished attempt writes on its run. */
