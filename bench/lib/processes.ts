@@ -23,11 +23,16 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript entry with tsx and resolves when its stdout shows `ready` (a substring). */
+/** Runs an entry (built JavaScript for src/, tsx otherwise) and resolves when its stdout shows `ready` (a substring). */
 export async function startChild(entry: string, env: Record<string, string | undefined>, ready: string, timeoutMs = 60000): Promise<Child> {
   // BENCH_CHILD_PROFILE_DIR=dir: each child writes a CPU profile there when it exits (node --cpu-prof).
   const profile = process.env.BENCH_CHILD_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', '--import', SOURCE_MAPS_OFF, path.join(REPO_ROOT, entry)], {
+  // The tool's own processes (src/) run as `npm start` runs them: the compiled JavaScript in dist/,
+  // which `npm run bench` builds first (loaded through tsx, the web process took ~30 MB more).
+  const built = entry.startsWith('src/') ? path.join(REPO_ROOT, 'dist', entry.replace(/\.ts$/, '.js')) : null;
+  if (built && !fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build first (npm run bench does)`);
+  const args = built ? [...profile, built] : [...profile, '--import', 'tsx', '--import', SOURCE_MAPS_OFF, path.join(REPO_ROOT, entry)];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
