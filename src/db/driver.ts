@@ -34,7 +34,7 @@ interface SqliteStatement {
   finalize(cb?: (err: Error | null) => void): void;
 }
 interface SqliteDatabase {
-  prepare(sql: string): SqliteStatement;
+  prepare(sql: string, cb: (err: Error | null) => void): SqliteStatement;
 }
 interface PgClient {
   query(query: { name?: string; text: string; values: Params }): Promise<{ rows: unknown[]; rowCount: number | null }>;
@@ -94,61 +94,67 @@ function sqliteDriver(sequelize: Sequelize): Driver {
   // anyway, and a read queued in SQLite holds one of libuv's four threads while it waits).
   const readGate = queue();
   // Each statement is prepared once per connection and reused (SQLite parses and plans it only once).
-  const prepared = new Map<SqliteDatabase, Map<string, SqliteStatement>>();
+  const prepared = new Map<SqliteDatabase, Map<string, Promise<SqliteStatement>>>();
   // SQLite refuses to close a connection with statements still prepared: finalise them first.
   const close = manager.close.bind(manager);
   manager.close = async () => {
     const all = [...prepared.values()].flatMap((cache) => [...cache.values()]);
     prepared.clear();
-    await Promise.all(all.map((statement) => new Promise<void>((resolve) => statement.finalize(() => resolve()))));
+    const statements = await Promise.all(all.map((p) => p.catch(() => null)));
+    await Promise.all(statements.map((statement) => statement && new Promise<void>((resolve) => statement.finalize(() => resolve()))));
     await close();
   };
-  const statementFor = async (sql: string): Promise<SqliteStatement> => {
-    // The default connection: the one Sequelize uses for every query outside a transaction.
+  const prepare = (db: SqliteDatabase, sql: string) =>
+    new Promise<SqliteStatement>((resolve, reject) => {
+      const statement = db.prepare(toSqlite(sql), (err) => (err ? reject(err) : resolve(statement)));
+    });
+  /** Runs `use` with the statement for `sql`, prepared on the default connection (the one Sequelize uses outside transactions). */
+  const withStatement = async <T>(sql: string, use: (statement: SqliteStatement) => Promise<T>): Promise<T> => {
     const db = (await manager.getConnection()) as SqliteDatabase;
     let cache = prepared.get(db);
     if (!cache) prepared.set(db, (cache = new Map()));
-    let statement = cache.get(sql);
-    if (!statement) {
-      statement = db.prepare(toSqlite(sql));
-      if (cache.size < 200) cache.set(sql, statement);
+    const cached = cache.get(sql);
+    if (cached) return use(await cached);
+    if (cache.size >= 200) {
+      // Not kept (a caller building endless SQL variants): finalised after its one use.
+      const statement = await prepare(db, sql);
+      try {
+        return await use(statement);
+      } finally {
+        statement.finalize();
+      }
     }
-    return statement;
-  };
-  const forget = async (sql: string) => {
-    const db = (await manager.getConnection()) as SqliteDatabase;
-    prepared.get(db)?.get(sql)?.finalize();
-    prepared.get(db)?.delete(sql);
+    const pending = prepare(db, sql);
+    cache.set(sql, pending);
+    // A statement SQLite refuses to prepare (bad SQL) is not kept: the error goes to the caller.
+    pending.catch(() => cache.delete(sql));
+    return use(await pending);
   };
   let executed = 0;
   const statements: Statements = {
     all: <T>(sql: string, params: Params = []) =>
       readGate(() =>
-        retryBusy(async () => {
+        retryBusy(() => {
           executed += 1;
-          const statement = await statementFor(sql);
-          return new Promise<T[]>((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+          return withStatement(sql, (statement) => new Promise<T[]>((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))));
         }),
-      ).catch(async (err: unknown) => {
-        await forget(sql);
-        throw err;
-      }),
+      ),
     run: (sql, params = []) =>
       gate(() =>
-        retryBusy(async () => {
+        retryBusy(() => {
           executed += 1;
-          const statement = await statementFor(sql);
-          return new Promise<number>((resolve, reject) =>
-            statement.run(params, function done(err) {
-              if (err) reject(err);
-              else resolve(this.changes);
-            }),
+          return withStatement(
+            sql,
+            (statement) =>
+              new Promise<number>((resolve, reject) =>
+                statement.run(params, function done(err) {
+                  if (err) reject(err);
+                  else resolve(this.changes);
+                }),
+              ),
           );
         }),
-      ).catch(async (err: unknown) => {
-        await forget(sql);
-        throw err;
-      }),
+      ),
   };
   return {
     dialect: 'sqlite',
