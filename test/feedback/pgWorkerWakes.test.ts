@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { QueryTypes } from 'sequelize';
+import { WAKE_CHANNEL } from '../../src/feedback/runJobs';
+import { runQueue } from '../../src/feedback/queue';
+import { FeedbackWorker } from '../../src/feedback/worker';
+import { Run } from '../../src/models';
+import { as } from '../support/api';
+import { isolatedDatabaseUrl } from '../support/db';
+import { LtiHarness, startLtiHarness } from '../support/lti';
+import { isPostgres } from '../support/paths';
+import { HeldLlm, setUpCourse, startHeldLlm, until } from '../budgets/support';
+
+// PostgreSQL workers (src/feedback/worker.ts, takeJobs): a worker takes pg-boss jobs and holds their
+// runs until their connection has a free slot. Held runs whose connection stays full elsewhere go
+// back to pg-boss after HOLD_MS, so they never keep the worker from other connections' runs; stop()
+// sends the held runs' jobs again; and a LISTEN/NOTIFY wake-up, sent with the submission's
+// transaction, starts a worker at once, whatever its poll interval.
+
+const describePostgres = isPostgres() ? describe : describe.skip;
+
+jest.setTimeout(60_000);
+
+describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
+  let h: LtiHarness;
+  let llm: HeldLlm;
+  let worker: FeedbackWorker | undefined;
+
+  beforeAll(async () => {
+    llm = await startHeldLlm();
+    // Its own database: workers here take every job they find, and NOTIFY is per database.
+    h = await startLtiHarness({ flavour: 'moodle', databaseUrl: await isolatedDatabaseUrl() });
+  });
+  afterEach(async () => {
+    await worker?.stop(1000);
+    worker = undefined;
+    // Leave nothing for the next test's worker to take.
+    await h.ctx.sequelize.query(`UPDATE "runs" SET "status" = 'failed', "lease_token" = NULL, "lease_expires_at" = NULL WHERE "status" IN ('queued', 'running')`);
+    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-run' AND state = 'created'`);
+  });
+  afterAll(async () => {
+    llm.release();
+    await llm.close();
+    await h.close();
+  });
+
+  function startWorker(opts: { pollMs: number; concurrencyPerConnection: number }): FeedbackWorker {
+    worker = new FeedbackWorker({ sequelize: h.ctx.sequelize, keyring: h.ctx.keyring, logger: h.ctx.logger, lti: h.ctx.app.lti, retryBaseMs: 20, ...opts });
+    worker.start();
+    return worker;
+  }
+
+  const jobStates = async (runIds: string[]) =>
+    h.ctx.sequelize.query<{ runId: string; state: string }>(`SELECT data->>'runId' AS "runId", state FROM pgboss.job WHERE name = 'feedback-run' AND data->>'runId' IN (:ids)`, {
+      replacements: { ids: runIds },
+      type: QueryTypes.SELECT,
+    });
+
+  /** A submission's runs on a fresh connection; the first one "running in another process" (unexpired lease, its job taken), so a limit of 1 is full. */
+  async function fullConnection(runs: number) {
+    const course = await setUpCourse(h, llm.url, { runs, maxDrafts: 5 });
+    const sub = await as(h, await course.student()).post(`/api/v1/assignments/${course.assignmentId}/submissions`, { text: `Held ${randomUUID()}` });
+    expect(sub.status).toBe(201);
+    const [elsewhere, ...waiting] = await Run.findAll({ where: { submissionId: sub.body.id }, order: [['runIndex', 'ASC']] });
+    await elsewhere!.update({ status: 'running', leaseToken: randomUUID(), leaseExpiresAt: new Date(Date.now() + 600_000), attempts: 1 });
+    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-run' AND data->>'runId' = :id`, { replacements: { id: elsewhere!.id } });
+    return { course, waiting: waiting.map((r) => r.id) };
+  }
+
+  /** Waits until the worker took the jobs of all these runs (and holds them: they are still queued). */
+  async function heldByWorker(runIds: string[]) {
+    await until('the worker took their jobs', async () => new Set((await jobStates(runIds)).filter((j) => j.state === 'completed').map((j) => j.runId)).size === runIds.length, 15000);
+    expect(await Run.count({ where: { id: runIds, status: 'queued' } })).toBe(runIds.length);
+  }
+
+  test("runs held for a connection that is full elsewhere do not keep the worker from another connection's runs", async () => {
+    // Limit 1: the worker fetches at most 2 jobs while it holds 0 runs; connection A's two waiting runs fill that.
+    const a = await fullConnection(3);
+    startWorker({ pollMs: 50, concurrencyPerConnection: 1 });
+    await heldByWorker(a.waiting);
+
+    const b = await setUpCourse(h, llm.url, { runs: 1 });
+    const sub = await as(h, await b.student()).post(`/api/v1/assignments/${b.assignmentId}/submissions`, { text: `Other connection ${randomUUID()}` });
+    expect(sub.status).toBe(201);
+    const [bRun] = await Run.findAll({ where: { submissionId: sub.body.id } });
+    await until("connection B's run executed", async () => (await Run.findByPk(bRun!.id))!.status === 'succeeded', 20000);
+    // A is still full: its runs wait, untouched.
+    expect(await Run.count({ where: { id: a.waiting, status: 'queued', attempts: 0 } })).toBe(2);
+  });
+
+  test('stop() sends the jobs of the runs it held back to pg-boss', async () => {
+    const a = await fullConnection(3);
+    // No poll: the worker looks only at start and when woken, so nothing re-sends the held runs but stop().
+    const w = startWorker({ pollMs: 600_000, concurrencyPerConnection: 1 });
+    await heldByWorker(a.waiting);
+    await w.idle();
+    // The start-up sweep may have added duplicate jobs the worker had no room for: drop them.
+    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-run' AND state = 'created'`);
+    expect((await jobStates(a.waiting)).filter((j) => j.state === 'created')).toEqual([]);
+
+    await w.stop(1000);
+    worker = undefined;
+    const created = (await jobStates(a.waiting)).filter((j) => j.state === 'created').map((j) => j.runId);
+    expect(created.sort()).toEqual([...a.waiting].sort());
+    expect(await Run.count({ where: { id: a.waiting, status: 'queued', attempts: 0 } })).toBe(2);
+  });
+
+  test('a run queued after the worker started is executed on the NOTIFY alone (poll interval 10 minutes)', async () => {
+    const course = await setUpCourse(h, llm.url, { runs: 1 });
+    const student = await course.student();
+    // The app's listener is connected (it LISTENs once its connection is up).
+    await until('the wake-up listener', async () => {
+      const rows = await h.ctx.sequelize.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ${WAKE_CHANNEL}'`, { type: QueryTypes.SELECT });
+      return Number(rows[0]!.n) >= 1;
+    });
+    // This process's own signal would wake the worker too: silence it, as for a worker in another process.
+    const emit = jest.spyOn(runQueue, 'emit').mockReturnValue(false);
+    try {
+      const w = startWorker({ pollMs: 600_000, concurrencyPerConnection: 4 });
+      await w.idle(); // the start-up look found nothing
+      const requestsBefore = llm.requests;
+      const sub = await as(h, student).post(`/api/v1/assignments/${course.assignmentId}/submissions`, { text: `Notified ${randomUUID()}` });
+      expect(sub.status).toBe(201);
+      expect(emit).toHaveBeenCalledWith('queued'); // the in-process path was taken, and silenced
+      const [run] = await Run.findAll({ where: { submissionId: sub.body.id } });
+      await until('the run executed', async () => (await Run.findByPk(run!.id))!.status === 'succeeded', 15000);
+      expect(llm.requests).toBe(requestsBefore + 1);
+    } finally {
+      emit.mockRestore();
+    }
+  });
+});
