@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { QueryTypes } from 'sequelize';
+import { modelFromRow } from '../db/modelRows';
 import { Deployment, LtiLaunch, User } from '../models';
 import type { LaunchClaims } from '../models/LtiLaunch';
 import { CLAIM, objectClaim, str } from './claims';
@@ -13,7 +15,8 @@ export const LTIK_MAX_AGE_DEFAULT_SECONDS = 2 * 3600;
 
 async function resolveDeployment(launch: ValidatedLaunch): Promise<Deployment> {
   const key = { issuer: launch.platform.issuer, clientId: launch.clientId, deploymentId: launch.deploymentId };
-  const existing = await Deployment.findOne({ where: key });
+  // Read along with the login state by the validator (same request, not cached).
+  const existing = launch.deployment;
   if (existing) {
     if (!existing.active) throw launchError('deployment_inactive', 'This tool has been switched off for your LMS. Ask your LMS administrator.');
     return existing;
@@ -46,20 +49,33 @@ async function upsertUser(launch: ValidatedLaunch): Promise<User> {
   const locale = text(p.locale, 35) ?? text(objectClaim(p, CLAIM.launchPresentation)?.locale, 35);
   if (locale) profile.locale = locale;
 
-  // An upsert and a read, no transaction: on SQLite a write transaction held across event-loop
-  // turns while a class launched at once starved the other writers into SQLITE_BUSY (launch benchmark).
+  // One statement, no transaction: on SQLite a write transaction held across event-loop turns while a
+  // class launched at once starved the other writers into SQLITE_BUSY (launch benchmark). The row is
+  // only written when it is new or the LMS sent a different name, email, picture or locale.
   const identity = { issuer: launch.platform.issuer, clientId: launch.clientId, sub: p.sub as string };
-  const now = new Date();
-  await User.sequelize!.query(
-    `INSERT INTO users (id, issuer, client_id, sub, name, email, picture, locale, created_at, updated_at)
+  const sequelize = User.sequelize!;
+  const changed = ['name', 'email', 'picture', 'locale'].map((c) => `(excluded.${c} IS NOT NULL AND (users.${c} IS NULL OR users.${c} <> excluded.${c}))`).join(' OR ');
+  const upsert = `INSERT INTO users (id, issuer, client_id, sub, name, email, picture, locale, created_at, updated_at)
      VALUES (:id, :issuer, :clientId, :sub, :name, :email, :picture, :locale, :now, :now)
      ON CONFLICT (issuer, client_id, sub) DO UPDATE SET
        name = COALESCE(excluded.name, users.name), email = COALESCE(excluded.email, users.email),
        picture = COALESCE(excluded.picture, users.picture), locale = COALESCE(excluded.locale, users.locale),
-       updated_at = excluded.updated_at`,
-    { replacements: { id: randomUUID(), ...identity, name: null, email: null, picture: null, locale: null, ...profile, now } },
-  );
-  const user = await User.findOne({ where: identity });
+       updated_at = excluded.updated_at
+     WHERE ${changed}
+     RETURNING *`;
+  // PostgreSQL also returns the unchanged row in the same statement. SQLite cannot put an INSERT inside
+  // WITH; the empty WITH in front only makes Sequelize read the RETURNING rows (it runs statements
+  // that begin with INSERT without reading rows).
+  const sql =
+    sequelize.getDialect() === 'postgres'
+      ? `WITH up AS (${upsert}) SELECT * FROM up UNION ALL SELECT * FROM users WHERE issuer = :issuer AND client_id = :clientId AND sub = :sub AND NOT EXISTS (SELECT 1 FROM up)`
+      : `WITH unused AS (SELECT 1) ${upsert}`;
+  const rows = await sequelize.query<Record<string, unknown>>(sql, {
+    replacements: { id: randomUUID(), ...identity, name: null, email: null, picture: null, locale: null, ...profile, now: new Date() },
+    type: QueryTypes.SELECT,
+  });
+  // No row: unchanged (SQLite), or on PostgreSQL a concurrent first launch committed the row after this statement began.
+  const user = rows[0] ? modelFromRow(User, rows[0]) : await User.findOne({ where: identity });
   if (!user) throw new Error('user upsert left no row');
   return user;
 }

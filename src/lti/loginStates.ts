@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QueryTypes, Sequelize } from 'sequelize';
+import { modelFromRow, selectColumns } from '../db/modelRows';
+import { Deployment, LtiPlatform } from '../models';
 
 // What /lti/login issued, kept server-side so the launch can prove the id_token answers *our*
 // login: same issuer and client, our crypto-random nonce, the same target_link_uri.
@@ -16,6 +18,15 @@ export interface LoginState {
 }
 
 type Row = { state: string; nonce: string; issuer: string; client_id: string; deployment_hint: string | null; target_link_uri: string };
+
+/** A login with its platform and the deployment a launch names, as they are now (each null when missing). */
+export interface LaunchLookup {
+  login: LoginState;
+  platform: LtiPlatform | null;
+  deployment: Deployment | null;
+}
+
+const toLogin = (row: Row): LoginState => ({ state: row.state, nonce: row.nonce, issuer: row.issuer, clientId: row.client_id, deploymentHint: row.deployment_hint, targetLinkUri: row.target_link_uri });
 
 export class LoginStates {
   constructor(private readonly sequelize: Sequelize) {}
@@ -39,7 +50,47 @@ export class LoginStates {
       { replacements: { state, now: new Date() }, type: QueryTypes.SELECT },
     );
     const row = rows[0];
-    return row ? { state: row.state, nonce: row.nonce, issuer: row.issuer, clientId: row.client_id, deploymentHint: row.deployment_hint, targetLinkUri: row.target_link_uri } : null;
+    return row ? toLogin(row) : null;
+  }
+
+  /**
+   * The unexpired login for this state, its platform and the deployment `deploymentId` (if any), in
+   * one round trip: a launch needs all three, and nothing of them is cached, so a platform or
+   * deployment switched off by any process is refused at once.
+   */
+  async findForLaunch(state: string, deploymentId: string | null): Promise<LaunchLookup | null> {
+    const rows = await this.sequelize.query<Row & Record<string, unknown>>(
+      `SELECT s.state, s.nonce, s.issuer, s.client_id, s.deployment_hint, s.target_link_uri, ${selectColumns(LtiPlatform, 'p', 'p_')}, ${selectColumns(Deployment, 'd', 'd_')}
+       FROM lti_login_states s
+       LEFT JOIN lti_platforms p ON p.issuer = s.issuer AND p.client_id = s.client_id
+       LEFT JOIN deployments d ON d.issuer = s.issuer AND d.client_id = s.client_id AND d.deployment_id = :deploymentId
+       WHERE s.state = :state AND s.expires_at > :now`,
+      { replacements: { state, deploymentId, now: new Date() }, type: QueryTypes.SELECT },
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return { login: toLogin(row), platform: modelFromRow(LtiPlatform, row, 'p_'), deployment: deploymentId === null ? null : modelFromRow(Deployment, row, 'd_') };
+  }
+
+  /**
+   * Ends a login once its launch is accepted: records the nonce as used and deletes the state, so
+   * neither can serve again. Returns false when another request consumed this login first.
+   * The nonce's primary key refuses a replay even if the state row were somehow back.
+   */
+  async consume(state: string, nonce: string, nonceExpiresAt: Date): Promise<boolean> {
+    if (this.sequelize.getDialect() === 'postgres') {
+      // One statement: the delete and the insert commit (or fail) together.
+      const rows = await this.sequelize.query(
+        `WITH gone AS (DELETE FROM lti_login_states WHERE state = :state RETURNING state)
+         INSERT INTO lti_used_nonces (nonce, expires_at) SELECT :nonce, :expiresAt FROM gone RETURNING nonce`,
+        { replacements: { state, nonce, expiresAt: nonceExpiresAt }, type: QueryTypes.SELECT },
+      );
+      return rows.length === 1;
+    }
+    // SQLite has no DELETE inside WITH: the nonce first (its key refuses a second use), then the state.
+    await this.sequelize.query('INSERT INTO lti_used_nonces (nonce, expires_at) VALUES (:nonce, :expiresAt)', { replacements: { nonce, expiresAt: nonceExpiresAt } });
+    await this.remove(state);
+    return true;
   }
 
   async remove(state: string): Promise<void> {
