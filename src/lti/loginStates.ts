@@ -43,6 +43,35 @@ export class LoginStates {
     return login;
   }
 
+  /** Whether createForPlatform can be used (it needs INSERT inside WITH, which SQLite lacks). */
+  combinesLogin(): boolean {
+    return this.sequelize.getDialect() === 'postgres';
+  }
+
+  /**
+   * PostgreSQL only: reads the platform(s) of this issuer (and client id) and, when exactly one
+   * matches and it is active, records the login for it, in one statement. The caller checks the
+   * platforms as it would after a plain read; `login` is set only when the row was written.
+   */
+  async createForPlatform(
+    where: { issuer: string; clientId?: string },
+    input: Pick<LoginState, 'deploymentHint' | 'targetLinkUri'>,
+  ): Promise<{ platforms: LtiPlatform[]; login: LoginState | null }> {
+    const fresh = { state: randomBytes(24).toString('hex'), nonce: randomBytes(24).toString('hex') };
+    const now = new Date();
+    const rows = await this.sequelize.query<Record<string, unknown>>(
+      `WITH p AS (SELECT * FROM lti_platforms WHERE issuer = :issuer${where.clientId !== undefined ? ' AND client_id = :clientId' : ''} LIMIT 2),
+       ins AS (INSERT INTO lti_login_states (state, nonce, issuer, client_id, deployment_hint, target_link_uri, expires_at, created_at)
+         SELECT :state, :nonce, p.issuer, p.client_id, :deploymentHint, :targetLinkUri, :expiresAt, :now FROM p WHERE p.active AND (SELECT count(*) FROM p) = 1
+         RETURNING issuer, client_id)
+       SELECT ${selectColumns(LtiPlatform, 'p', '')}, (SELECT count(*) FROM ins) AS created FROM p`,
+      { replacements: { ...where, ...fresh, ...input, expiresAt: new Date(now.getTime() + LOGIN_STATE_TTL_MS), now }, type: QueryTypes.SELECT },
+    );
+    const platforms = rows.map((r) => modelFromRow(LtiPlatform, r)!);
+    const created = rows.length === 1 && Number(rows[0]!.created) === 1;
+    return { platforms, login: created ? { ...fresh, ...input, issuer: platforms[0]!.issuer, clientId: platforms[0]!.clientId } : null };
+  }
+
   /** The unexpired login for this state, if any. */
   async find(state: string): Promise<LoginState | null> {
     const rows = await this.sequelize.query<Row>(
