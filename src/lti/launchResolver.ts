@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes } from 'sequelize';
+import { InferCreationAttributes, QueryTypes } from 'sequelize';
 import { modelFromRow } from '../db/modelRows';
 import { Deployment, LtiLaunch, User } from '../models';
 import type { LaunchClaims } from '../models/LtiLaunch';
@@ -35,9 +35,8 @@ async function resolveDeployment(launch: ValidatedLaunch): Promise<Deployment> {
   return deployment;
 }
 
-/** Creates or refreshes the user; name, email, picture and locale only change when the LMS sends them. */
-async function upsertUser(launch: ValidatedLaunch): Promise<User> {
-  const p = launch.payload;
+/** The profile the LMS sent (name, email, picture, locale), each only when present. */
+function profileOf(p: Record<string, unknown>): Partial<Pick<User, 'name' | 'email' | 'picture' | 'locale'>> {
   const profile: Partial<Pick<User, 'name' | 'email' | 'picture' | 'locale'>> = {};
   const text = (v: unknown, max: number) => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined);
   const name = text(p.name, 255) ?? ([text(p.given_name, 120), text(p.family_name, 120)].filter(Boolean).join(' ') || undefined);
@@ -48,36 +47,84 @@ async function upsertUser(launch: ValidatedLaunch): Promise<User> {
   if (picture) profile.picture = picture;
   const locale = text(p.locale, 35) ?? text(objectClaim(p, CLAIM.launchPresentation)?.locale, 35);
   if (locale) profile.locale = locale;
+  return profile;
+}
 
-  // One statement, no transaction: on SQLite a write transaction held across event-loop turns while a
-  // class launched at once starved the other writers into SQLITE_BUSY (launch benchmark). The row is
-  // only written when it is new or the LMS sent a different name, email, picture or locale.
-  const identity = { issuer: launch.platform.issuer, clientId: launch.clientId, sub: p.sub as string };
-  const sequelize = User.sequelize!;
-  const changed = ['name', 'email', 'picture', 'locale'].map((c) => `(excluded.${c} IS NOT NULL AND (users.${c} IS NULL OR users.${c} <> excluded.${c}))`).join(' OR ');
-  const upsert = `INSERT INTO users (id, issuer, client_id, sub, name, email, picture, locale, created_at, updated_at)
+/**
+ * Creates or refreshes the user: name, email, picture and locale only change when the LMS sends them,
+ * and the row is only written when it is new or one of them differs. No transaction: on SQLite a write
+ * transaction held across event-loop turns while a class launched at once starved the other writers
+ * into SQLITE_BUSY (launch benchmark). `:id`, `:issuer`, `:clientId`, `:sub`, the profile and `:now`
+ * are its replacements.
+ */
+const CHANGED = ['name', 'email', 'picture', 'locale'].map((c) => `(excluded.${c} IS NOT NULL AND (users.${c} IS NULL OR users.${c} <> excluded.${c}))`).join(' OR ');
+const UPSERT_USER = `INSERT INTO users (id, issuer, client_id, sub, name, email, picture, locale, created_at, updated_at)
      VALUES (:id, :issuer, :clientId, :sub, :name, :email, :picture, :locale, :now, :now)
      ON CONFLICT (issuer, client_id, sub) DO UPDATE SET
        name = COALESCE(excluded.name, users.name), email = COALESCE(excluded.email, users.email),
        picture = COALESCE(excluded.picture, users.picture), locale = COALESCE(excluded.locale, users.locale),
        updated_at = excluded.updated_at
-     WHERE ${changed}
+     WHERE ${CHANGED}
      RETURNING *`;
-  // PostgreSQL also returns the unchanged row in the same statement. SQLite cannot put an INSERT inside
-  // WITH; the empty WITH in front only makes Sequelize read the RETURNING rows (it runs statements
-  // that begin with INSERT without reading rows).
-  const sql =
-    sequelize.getDialect() === 'postgres'
-      ? `WITH up AS (${upsert}) SELECT * FROM up UNION ALL SELECT * FROM users WHERE issuer = :issuer AND client_id = :clientId AND sub = :sub AND NOT EXISTS (SELECT 1 FROM up)`
-      : `WITH unused AS (SELECT 1) ${upsert}`;
-  const rows = await sequelize.query<Record<string, unknown>>(sql, {
-    replacements: { id: randomUUID(), ...identity, name: null, email: null, picture: null, locale: null, ...profile, now: new Date() },
-    type: QueryTypes.SELECT,
-  });
+/** PostgreSQL: the user row whether written or not (the unchanged row is read in the same statement). */
+const USER_ROW = `up AS (${UPSERT_USER}),
+     u AS (SELECT * FROM up UNION ALL SELECT * FROM users WHERE issuer = :issuer AND client_id = :clientId AND sub = :sub AND NOT EXISTS (SELECT 1 FROM up))`;
+
+function userReplacements(launch: ValidatedLaunch, now: Date) {
+  const identity = { issuer: launch.platform.issuer, clientId: launch.clientId, sub: launch.payload.sub as string };
+  return { identity, replacements: { id: randomUUID(), ...identity, name: null, email: null, picture: null, locale: null, ...profileOf(launch.payload), now } };
+}
+
+async function upsertUser(launch: ValidatedLaunch): Promise<User> {
+  const sequelize = User.sequelize!;
+  const { identity, replacements } = userReplacements(launch, new Date());
+  // SQLite cannot put an INSERT inside WITH; the empty WITH in front only makes Sequelize read the
+  // RETURNING rows (it runs statements that begin with INSERT without reading rows).
+  const sql = sequelize.getDialect() === 'postgres' ? `WITH ${USER_ROW} SELECT * FROM u` : `WITH unused AS (SELECT 1) ${UPSERT_USER}`;
+  const rows = await sequelize.query<Record<string, unknown>>(sql, { replacements, type: QueryTypes.SELECT });
   // No row: unchanged (SQLite), or on PostgreSQL a concurrent first launch committed the row after this statement began.
   const user = rows[0] ? modelFromRow(User, rows[0]) : await User.findOne({ where: identity });
   if (!user) throw new Error('user upsert left no row');
   return user;
+}
+
+/**
+ * PostgreSQL: the user upsert and the launch row in one statement. Null when the user row was not
+ * visible to it (a concurrent first launch of the same person): the caller then does both apart.
+ */
+async function upsertUserAndLaunch(validated: ValidatedLaunch, values: LaunchValues): Promise<{ user: User; launch: LtiLaunch } | null> {
+  const now = new Date();
+  const { replacements } = userReplacements(validated, now);
+  const rows = await User.sequelize!.query<Record<string, unknown>>(
+    `WITH ${USER_ROW},
+     l AS (INSERT INTO lti_launches (id, deployment_id, user_id, role, message_type, context_id, context_title, resource_link_id, resource_link_title, claims, frame_origins, expires_at, created_at)
+       SELECT :launchId, :deploymentId, u.id, :role, :messageType, :contextId, :contextTitle, :resourceLinkId, :resourceLinkTitle,
+         CAST(:claims AS json), CAST(:frameOrigins AS json), CAST(:expiresAt AS timestamptz), CAST(:now AS timestamptz) FROM u
+       RETURNING id)
+     SELECT u.*, (SELECT count(*) FROM l) AS launch_rows FROM u`,
+    {
+      replacements: {
+        ...replacements,
+        launchId: values.id,
+        deploymentId: values.deploymentId,
+        role: values.role,
+        messageType: values.messageType,
+        contextId: values.contextId,
+        contextTitle: values.contextTitle,
+        resourceLinkId: values.resourceLinkId,
+        resourceLinkTitle: values.resourceLinkTitle,
+        claims: JSON.stringify(values.claims),
+        frameOrigins: JSON.stringify(values.frameOrigins),
+        expiresAt: values.expiresAt,
+      },
+      type: QueryTypes.SELECT,
+    },
+  );
+  const row = rows[0];
+  if (!row || Number(row.launch_rows) !== 1) return null;
+  const user = modelFromRow(User, row)!;
+  const launch = LtiLaunch.build({ ...values, userId: user.id, createdAt: now }, { isNewRecord: false });
+  return { user, launch };
 }
 
 /** Origins allowed to frame our pages for this launch: the platform's own and where it sends users back. */
@@ -102,6 +149,8 @@ function frameOrigins(launch: ValidatedLaunch): string[] {
   return [...origins];
 }
 
+type LaunchValues = Omit<InferCreationAttributes<LtiLaunch>, 'userId' | 'createdAt'>;
+
 export interface ResolvedLaunch {
   launch: LtiLaunch;
   deployment: Deployment;
@@ -117,7 +166,6 @@ export async function resolveLaunch(validated: ValidatedLaunch, ltikMaxAgeSecond
   if (!role) {
     throw launchError('no_access', 'Your role in this course does not give access to FeedForward. If you think it should, ask your instructor or LMS administrator.');
   }
-  const user = await upsertUser(validated);
   const context = objectClaim(p, CLAIM.context);
   const resourceLink = objectClaim(p, CLAIM.resourceLink);
   const claims: LaunchClaims = {
@@ -132,10 +180,9 @@ export async function resolveLaunch(validated: ValidatedLaunch, ltikMaxAgeSecond
     clientId: validated.clientId,
     deploymentId: validated.deploymentId,
   };
-  const launch = await LtiLaunch.create({
+  const values: LaunchValues = {
     id: validated.state,
     deploymentId: deployment.id,
-    userId: user.id,
     role,
     messageType: validated.messageType,
     contextId: str(context, 'id')?.slice(0, 255) ?? null,
@@ -145,6 +192,10 @@ export async function resolveLaunch(validated: ValidatedLaunch, ltikMaxAgeSecond
     claims,
     frameOrigins: frameOrigins(validated),
     expiresAt: new Date(Date.now() + ltikMaxAgeSeconds * 1000),
-  });
+  };
+  const together = LtiLaunch.sequelize!.getDialect() === 'postgres' ? await upsertUserAndLaunch(validated, values) : null;
+  if (together) return { ...together, deployment };
+  const user = await upsertUser(validated);
+  const launch = await LtiLaunch.create({ ...values, userId: user.id });
   return { launch, deployment, user };
 }
