@@ -20,6 +20,9 @@ export interface ValidatedLaunch {
   platform: LtiPlatform;
   clientId: string;
   deploymentId: string;
+  /** Our login nonce, and until when its used-nonce record must be kept. */
+  nonce: string;
+  nonceExpiresAt: Date;
   /** This launch's registered deployment as read with the login (null when not registered); the resolver checks it is active. */
   deployment: Deployment | null;
   messageType: (typeof MESSAGE_TYPES)[number];
@@ -139,8 +142,12 @@ export function sameOrigin(a: string, b: string): boolean {
   }
 }
 
-/** Runs every check in order; returns the verified launch or throws a LaunchError. */
-export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
+/**
+ * Runs every check in order, writing nothing; returns the verified launch or throws a LaunchError.
+ * The login is not consumed yet: the caller must consumeLogin() (or do the same in its own
+ * statement, see launchResolver.ts) before it acts on the launch.
+ */
+export async function checkLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
   const idToken = checkSize(input.idToken);
   checkHeader(idToken);
 
@@ -167,18 +174,31 @@ export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInp
   const claims = checkClaims(payload, login.targetLinkUri, deps.publicUrl, login.deploymentHint);
   const deployment = found.deployment?.deploymentId === claims.deploymentId ? found.deployment : null;
 
-  // Single use: the nonce's primary key and the state's deletion make concurrent replays fail.
   const expSeconds = typeof payload.exp === 'number' ? payload.exp : Date.now() / 1000;
+  const nonceExpiresAt = new Date((expSeconds + EXP_LEEWAY_SECONDS + 3600) * 1000);
+  return { payload, platform, clientId: platform.clientId, state: input.state, nonce: login.nonce, nonceExpiresAt, deployment, ...claims };
+}
+
+/**
+ * Single use: ends the login of a checked launch (the state row goes, the nonce is recorded; its
+ * primary key refuses a second use), refusing it as replayed if another request got there first.
+ */
+export async function consumeLogin(loginStates: LoginStates, launch: ValidatedLaunch): Promise<void> {
   let consumed: boolean;
   try {
-    consumed = await deps.loginStates.consume(input.state, login.nonce, new Date((expSeconds + EXP_LEEWAY_SECONDS + 3600) * 1000));
+    consumed = await loginStates.consume(launch.state, launch.nonce, launch.nonceExpiresAt);
   } catch (err) {
     if (err instanceof UniqueConstraintError) throw launchError('replayed');
     throw err;
   }
   if (!consumed) throw launchError('replayed');
+}
 
-  return { payload, platform, clientId: platform.clientId, state: input.state, deployment, ...claims };
+/** checkLaunch, then consumeLogin. */
+export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
+  const launch = await checkLaunch(deps, input);
+  await consumeLogin(deps.loginStates, launch);
+  return launch;
 }
 
 /** Deletes used nonces whose tokens can no longer be valid anyway. */

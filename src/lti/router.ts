@@ -8,7 +8,7 @@ import { dynamicRegistrationRoutes } from './dynamicRegistration';
 import { JwksCache } from './jwksCache';
 import { launchError, LaunchError, LaunchErrorCode } from './launchErrors';
 import { resolveLaunch } from './launchResolver';
-import { validateLaunch } from './launchValidator';
+import { checkLaunch } from './launchValidator';
 import { loginRoute } from './loginRoute';
 import { LoginStates } from './loginStates';
 import type { Ltijs } from './ltijs';
@@ -55,11 +55,12 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
       const state = typeof body.state === 'string' ? body.state : undefined;
       const signedCookies = req.signedCookies as Record<string, string | false | undefined>;
       const stateCookie = state ? signedCookies[`state${state}`] : undefined;
-      const validated = await validateLaunch(
+      const validated = await checkLaunch(
         { sequelize, jwks, loginStates, publicUrl: config.publicUrl, idTokenMaxAgeSeconds: config.idTokenMaxAgeSeconds },
         { idToken: body.id_token, state, stateCookie: typeof stateCookie === 'string' ? stateCookie : undefined },
       );
-      const resolved = await resolveLaunch(validated, config.ltikMaxAgeSeconds);
+      // Consumes the login (single use) before or with its writes.
+      const resolved = await resolveLaunch(validated, config.ltikMaxAgeSeconds, loginStates);
       res.locals.resolvedLaunch = resolved; // the access log line names the deployment and user
       const { launch } = resolved;
       const ltik = await signLtik(config.ltiKey, { issuer: validated.platform.issuer, clientId: validated.clientId, deploymentId: validated.deploymentId, sub: launch.claims.sub, launchId: launch.id });
