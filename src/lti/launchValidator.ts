@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { Sequelize, UniqueConstraintError } from 'sequelize';
-import { LtiPlatform } from '../models';
+import type { Deployment, LtiPlatform } from '../models';
 import { CLAIM, MESSAGE_TYPES, objectClaim, str } from './claims';
 import { launchError, LaunchError } from './launchErrors';
 import { JwksCache, JwksError } from './jwksCache';
@@ -20,6 +20,11 @@ export interface ValidatedLaunch {
   platform: LtiPlatform;
   clientId: string;
   deploymentId: string;
+  /** Our login nonce, and until when its used-nonce record must be kept. */
+  nonce: string;
+  nonceExpiresAt: Date;
+  /** This launch's registered deployment as read with the login (null when not registered); the resolver checks it is active. */
+  deployment: Deployment | null;
   messageType: (typeof MESSAGE_TYPES)[number];
   targetLinkUri: string;
   state: string;
@@ -61,14 +66,15 @@ function checkHeader(idToken: string): { kid: string } {
   return { kid: header.kid };
 }
 
-function unverifiedPayload(idToken: string): Record<string, unknown> {
+/** The payload as claimed (not yet verified), or null when it is not a JSON object. */
+function unverifiedPayload(idToken: string): Record<string, unknown> | null {
   try {
     const part = idToken.split('.')[1]!;
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
     return value as Record<string, unknown>;
   } catch {
-    throw launchError('malformed_token');
+    return null;
   }
 }
 
@@ -136,30 +142,29 @@ export function sameOrigin(a: string, b: string): boolean {
   }
 }
 
-async function consumeNonce(sequelize: Sequelize, nonce: string, expiresAt: Date): Promise<void> {
-  try {
-    await sequelize.query('INSERT INTO lti_used_nonces (nonce, expires_at) VALUES (:nonce, :expiresAt)', { replacements: { nonce, expiresAt } });
-  } catch (err) {
-    if (err instanceof UniqueConstraintError) throw launchError('replayed');
-    throw err;
-  }
-}
-
-/** Runs every check in order; returns the verified launch or throws a LaunchError. */
-export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
+/**
+ * Runs every check in order, writing nothing; returns the verified launch or throws a LaunchError.
+ * The login is not consumed yet: the caller must consumeLogin() (or do the same in its own
+ * statement, see launchResolver.ts) before it acts on the launch.
+ */
+export async function checkLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
   const idToken = checkSize(input.idToken);
   checkHeader(idToken);
 
   if (typeof input.state !== 'string' || input.state.length === 0 || input.state.length > 64) throw launchError('missing_state');
-  const login = await deps.loginStates.find(input.state);
-  if (!login) throw launchError('unknown_state');
+  // The claimed deployment only picks which deployment row to read along with the login (one round
+  // trip); nothing read is trusted before the signature is checked, and the verified claim must match.
+  const claimed = unverifiedPayload(idToken);
+  const claimedDeployment = claimed?.[CLAIM.deploymentId];
+  const found = await deps.loginStates.findForLaunch(input.state, typeof claimedDeployment === 'string' && ASCII_PRINTABLE.test(claimedDeployment) ? claimedDeployment : null);
+  if (!found) throw launchError('unknown_state');
+  const { login, platform } = found;
   if (!input.stateCookie || input.stateCookie !== login.issuer) {
     throw launchError('missing_state_cookie', 'Your browser did not keep the launch cookie. Allow cookies for this tool, or open it in a new window, and launch again.');
   }
 
-  const claimed = unverifiedPayload(idToken);
+  if (!claimed) throw launchError('malformed_token');
   if (claimed.iss !== login.issuer) throw launchError('issuer_mismatch');
-  const platform = await LtiPlatform.findOne({ where: { issuer: login.issuer, clientId: login.clientId } });
   if (!platform) throw launchError('unknown_platform');
   if (!platform.active) throw launchError('platform_inactive', 'This LMS registration is not active yet. Ask your LMS administrator to finish registering the tool.');
   checkAudience(claimed, platform.clientId);
@@ -167,13 +172,33 @@ export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInp
   const payload = await verifySignature(deps, idToken, platform);
   if (payload.nonce !== login.nonce) throw launchError('nonce_mismatch');
   const claims = checkClaims(payload, login.targetLinkUri, deps.publicUrl, login.deploymentHint);
+  const deployment = found.deployment?.deploymentId === claims.deploymentId ? found.deployment : null;
 
-  // Single use: the primary key makes concurrent replays fail; the state row goes too.
   const expSeconds = typeof payload.exp === 'number' ? payload.exp : Date.now() / 1000;
-  await consumeNonce(deps.sequelize, login.nonce, new Date((expSeconds + EXP_LEEWAY_SECONDS + 3600) * 1000));
-  await deps.loginStates.remove(input.state);
+  const nonceExpiresAt = new Date((expSeconds + EXP_LEEWAY_SECONDS + 3600) * 1000);
+  return { payload, platform, clientId: platform.clientId, state: input.state, nonce: login.nonce, nonceExpiresAt, deployment, ...claims };
+}
 
-  return { payload, platform, clientId: platform.clientId, state: input.state, ...claims };
+/**
+ * Single use: ends the login of a checked launch (the state row goes, the nonce is recorded; its
+ * primary key refuses a second use), refusing it as replayed if another request got there first.
+ */
+export async function consumeLogin(loginStates: LoginStates, launch: ValidatedLaunch): Promise<void> {
+  let consumed: boolean;
+  try {
+    consumed = await loginStates.consume(launch.state, launch.nonce, launch.nonceExpiresAt);
+  } catch (err) {
+    if (err instanceof UniqueConstraintError) throw launchError('replayed');
+    throw err;
+  }
+  if (!consumed) throw launchError('replayed');
+}
+
+/** checkLaunch, then consumeLogin. */
+export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
+  const launch = await checkLaunch(deps, input);
+  await consumeLogin(deps.loginStates, launch);
+  return launch;
 }
 
 /** Deletes used nonces whose tokens can no longer be valid anyway. */

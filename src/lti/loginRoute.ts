@@ -24,16 +24,21 @@ export function loginRoute(deps: { loginStates: LoginStates; publicUrl: string }
         throw launchError('missing_parameters', 'The LMS did not send iss, login_hint and target_link_uri. Check the tool registration in your LMS.');
       }
       const clientId = param(params, 'client_id');
-      const candidates = await LtiPlatform.findAll({ where: clientId ? { issuer: iss, clientId } : { issuer: iss }, limit: 2 });
+      const where = clientId ? { issuer: iss, clientId } : { issuer: iss };
+      const deploymentHint = param(params, 'lti_deployment_id');
+      const targetOk = sameOrigin(targetLinkUri, deps.publicUrl) && targetLinkUri.length <= 1024;
+      const hintOk = !deploymentHint || /^[\x20-\x7e]{1,255}$/.test(deploymentHint);
+      // On PostgreSQL a login that passes the checks below is read and recorded in one statement.
+      const combined = targetOk && hintOk && deps.loginStates.combinesLogin() ? await deps.loginStates.createForPlatform(where, { deploymentHint: deploymentHint ?? null, targetLinkUri }) : null;
+      const candidates = combined ? combined.platforms : await LtiPlatform.findAll({ where, limit: 2 });
       // Hosted Canvas shares one issuer across schools: without client_id we cannot pick safely.
       if (candidates.length !== 1) throw launchError('unknown_platform', 'This LMS is not registered with FeedForward. Ask your LMS administrator to register the tool.');
       const platform = candidates[0]!;
       if (!platform.active) throw launchError('platform_inactive', 'This LMS registration is not active yet. Ask your LMS administrator to finish registering the tool.');
-      if (!sameOrigin(targetLinkUri, deps.publicUrl) || targetLinkUri.length > 1024) throw launchError('bad_target_link_uri');
-      const deploymentHint = param(params, 'lti_deployment_id');
-      if (deploymentHint && !/^[\x20-\x7e]{1,255}$/.test(deploymentHint)) throw launchError('bad_deployment_id');
+      if (!targetOk) throw launchError('bad_target_link_uri');
+      if (!hintOk) throw launchError('bad_deployment_id');
 
-      const login = await deps.loginStates.create({ issuer: platform.issuer, clientId: platform.clientId, deploymentHint: deploymentHint ?? null, targetLinkUri });
+      const login = combined?.login ?? (await deps.loginStates.create({ issuer: platform.issuer, clientId: platform.clientId, deploymentHint: deploymentHint ?? null, targetLinkUri }));
       // ltijs reads this signed cookie at launch; it ties the launch to the browser that logged in.
       // Partitioned (CHIPS): browsers that block third-party cookies (Chromium's default now, Safari,
       // Firefox) still keep it inside the LMS's iframe, where login and launch share the LMS as top site.

@@ -6,38 +6,22 @@ import type { DatabaseSettings } from '../config';
 import { onSqliteConnect } from '../db/connection';
 
 // ltijs 5.9 runs in serverless mode inside our Express app. It keeps what it does well (tool keys and
-// JWKS, platform registry, ltik issuance, AGS/NRPS/deep-linking clients); our launch validator
-// replaces its token validation, which checks too little (see launchValidator.ts).
+// JWKS, platform registry, AGS/NRPS/deep-linking clients); our launch validator replaces its token
+// validation, which checks too little (see launchValidator.ts), and we issue the ltik (ltik.ts).
 
 export type Ltijs = LtijsProvider;
 
 /**
- * Verified launches handed from our validator to ltijs. ltijs calls Auth.validateToken(token) for
- * every launch; we patch it to return our already-verified payload and to refuse anything else, so
- * no token reaches ltijs's own (weaker) validation.
+ * ltijs would validate an id_token posted to its launch route with its own (weaker) checks. Our
+ * router handles every launch before ltijs sees it, so anything that still gets there is refused.
  */
-const prevalidated = new Map<string, Record<string, unknown>>();
-
 let authPatched = false;
 function patchTokenValidation(): void {
   if (authPatched) return;
   authPatched = true;
-  Auth.validateToken = async (token: string) => {
-    const verified = prevalidated.get(token);
-    if (!verified) throw new Error('LAUNCH_NOT_VALIDATED');
-    prevalidated.delete(token);
-    return verified;
+  Auth.validateToken = async () => {
+    throw new Error('LAUNCH_NOT_VALIDATED');
   };
-}
-
-/** Lets ltijs finish a launch our validator accepted; `clientId`/`platformId` are what ltijs expects. */
-export function handOffValidatedLaunch(idToken: string, payload: Record<string, unknown>, clientId: string, platformId: string): void {
-  prevalidated.set(idToken, { ...payload, clientId, platformId });
-}
-
-/** Forgets a handed-off launch that ltijs did not consume (e.g. the request failed). */
-export function withdrawLaunch(idToken: string): void {
-  prevalidated.delete(idToken);
 }
 
 function ltijsDatabase(settings: DatabaseSettings): Database {

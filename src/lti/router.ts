@@ -7,16 +7,17 @@ import { canvasConfig } from './canvasConfig';
 import { dynamicRegistrationRoutes } from './dynamicRegistration';
 import { JwksCache } from './jwksCache';
 import { launchError, LaunchError, LaunchErrorCode } from './launchErrors';
-import { resolveLaunch, ResolvedLaunch } from './launchResolver';
-import { validateLaunch } from './launchValidator';
+import { resolveLaunch } from './launchResolver';
+import { checkLaunch } from './launchValidator';
 import { loginRoute } from './loginRoute';
 import { LoginStates } from './loginStates';
-import { handOffValidatedLaunch, Ltijs, withdrawLaunch } from './ltijs';
+import type { Ltijs } from './ltijs';
+import { signLtik } from './ltik';
 import { landingPath } from './landing';
 import { recordLaunch } from '../observability/metrics';
 
-// Everything under /lti. Our routes come first; ltijs's app gets only what is left: the tool JWKS
-// (/lti/keys) and the end of a launch that our validator already accepted.
+// Everything under /lti. Our routes come first and handle the whole launch (login, validation,
+// tenant, ltik); ltijs's app gets only what is left: the tool JWKS (/lti/keys).
 
 export interface LtiRouterDeps {
   config: Config;
@@ -54,16 +55,18 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
       const state = typeof body.state === 'string' ? body.state : undefined;
       const signedCookies = req.signedCookies as Record<string, string | false | undefined>;
       const stateCookie = state ? signedCookies[`state${state}`] : undefined;
-      const validated = await validateLaunch(
+      const validated = await checkLaunch(
         { sequelize, jwks, loginStates, publicUrl: config.publicUrl, idTokenMaxAgeSeconds: config.idTokenMaxAgeSeconds },
         { idToken: body.id_token, state, stateCookie: typeof stateCookie === 'string' ? stateCookie : undefined },
       );
-      const resolved = await resolveLaunch(validated, config.ltikMaxAgeSeconds);
-      res.locals.resolvedLaunch = resolved;
-      const idToken = body.id_token as string;
-      handOffValidatedLaunch(idToken, validated.payload, validated.clientId, validated.platform.id);
-      res.on('close', () => withdrawLaunch(idToken));
-      next();
+      // Consumes the login (single use) before or with its writes.
+      const resolved = await resolveLaunch(validated, config.ltikMaxAgeSeconds, loginStates);
+      res.locals.resolvedLaunch = resolved; // the access log line names the deployment and user
+      const { launch } = resolved;
+      const ltik = await signLtik(config.ltiKey, { issuer: validated.platform.issuer, clientId: validated.clientId, deploymentId: validated.deploymentId, sub: launch.claims.sub, launchId: launch.id });
+      // The login is over: drop its state cookie (same attributes as set, or browsers keep it).
+      res.clearCookie(`state${validated.state}`, { httpOnly: true, secure: true, sameSite: 'none', partitioned: true, path: '/' });
+      res.redirect(303, `${landingPath(launch)}?ltik=${encodeURIComponent(ltik)}`);
     })().catch(next);
   };
   // Every launch is counted once, when its answer is sent: a redirect into the tool, or a refusal code.
@@ -73,19 +76,13 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
   };
   router.post('/launch', countLaunch, launchGuard);
 
-  // ltijs (ltiaas mode) finishes the launch and calls these with res.locals.ltik set.
-  // ltijs's sub-app has no view engine: refusals go to our error translator through next().
-  const afterLaunch = (_token: IdToken, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-    const resolved = res.locals.resolvedLaunch as ResolvedLaunch | undefined;
-    const ltik = res.locals.ltik as string | undefined;
-    if (!resolved || !ltik) {
-      next(launchError('missing_parameters', 'Open the tool from your course.'));
-      return;
-    }
-    res.redirect(303, `${landingPath(resolved.launch)}?ltik=${encodeURIComponent(ltik)}`);
+  // Launches end above; whatever still reaches ltijs's launch route (another method, an ltik sent
+  // back to it) is refused. ltijs's sub-app has no view engine: refusals go to our error translator.
+  const notHere = (_token: IdToken, _req: express.Request, _res: express.Response, next: express.NextFunction) => {
+    next(launchError('missing_parameters', 'Open the tool from your course.'));
   };
-  lti.onConnect(afterLaunch);
-  lti.onDeepLinking(afterLaunch);
+  lti.onConnect(notHere);
+  lti.onDeepLinking(notHere);
   const refuse = (code: LaunchErrorCode, message: string) => (_req: express.Request, _res: express.Response, next: express.NextFunction) => next(launchError(code, message));
   lti.onInvalidToken(refuse('invalid_session', 'The launch could not be verified. Go back to your course and open the tool again.'));
   lti.onSessionTimeout(refuse('session_expired', 'Your session has expired. Launch the tool again from your course.'));

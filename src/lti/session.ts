@@ -1,5 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { jwtVerify } from 'jose';
+import { QueryTypes } from 'sequelize';
+import { modelFromRow, selectColumns } from '../db/modelRows';
 import { Deployment, LtiLaunch, User } from '../models';
 import { launchError, LaunchError } from './launchErrors';
 import type { ToolRole } from './roles';
@@ -39,6 +41,18 @@ export interface SessionOptions {
 
 type LtikClaims = { platformUrl?: unknown; clientId?: unknown; deploymentId?: unknown; user?: unknown; s?: unknown };
 
+/** The launch row with its deployment and user, in one round trip (every page and API call does this). */
+async function launchWithTenant(id: string): Promise<{ launch: LtiLaunch; deployment: Deployment | null; user: User | null } | null> {
+  const rows = await LtiLaunch.sequelize!.query<Record<string, unknown>>(
+    `SELECT ${selectColumns(LtiLaunch, 'l', 'l_')}, ${selectColumns(Deployment, 'd', 'd_')}, ${selectColumns(User, 'u', 'u_')}
+     FROM lti_launches l LEFT JOIN deployments d ON d.id = l.deployment_id LEFT JOIN users u ON u.id = l.user_id
+     WHERE l.id = :id`,
+    { replacements: { id }, type: QueryTypes.SELECT },
+  );
+  const launch = rows[0] ? modelFromRow(LtiLaunch, rows[0], 'l_') : null;
+  return launch ? { launch, deployment: modelFromRow(Deployment, rows[0]!, 'd_'), user: modelFromRow(User, rows[0]!, 'u_') } : null;
+}
+
 /** Verifies the ltik and loads its launch; throws LaunchError (401) when missing, tampered or expired. */
 export async function loadSession(ltik: string | undefined, opts: SessionOptions): Promise<LaunchSession> {
   if (!ltik || ltik.length > 4096) throw launchError('invalid_session', 'Your session has ended. Launch the tool again from your course.');
@@ -49,7 +63,8 @@ export async function loadSession(ltik: string | undefined, opts: SessionOptions
   } catch {
     throw launchError('session_expired', 'Your session has expired. Launch the tool again from your course.');
   }
-  const launch = typeof claims.s === 'string' ? await LtiLaunch.findByPk(claims.s) : null;
+  const found = typeof claims.s === 'string' ? await launchWithTenant(claims.s) : null;
+  const launch = found?.launch;
   if (
     !launch ||
     launch.expiresAt.getTime() <= Date.now() ||
@@ -60,7 +75,7 @@ export async function loadSession(ltik: string | undefined, opts: SessionOptions
   ) {
     throw launchError('session_expired', 'Your session has expired. Launch the tool again from your course.');
   }
-  const [deployment, user] = await Promise.all([Deployment.findByPk(launch.deploymentId), User.findByPk(launch.userId)]);
+  const { deployment, user } = found;
   if (!deployment || !user) throw launchError('invalid_session');
   // Offboarding takes effect at once, not when the ltik expires.
   if (!deployment.active) throw launchError('deployment_inactive', 'This tool has been switched off for your LMS.');

@@ -1,9 +1,10 @@
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
 import type { Deployment, User } from '../models';
 
-// ltijs-sequelize keeps its own copy of each launch in the same database: `idtokens` (sub, name and
-// email in userInfo, per deployment) and `contexttokens` (sub, course and link, keyed by a context id
-// that begins with the URI-encoded issuer + client id + deployment id). Our models do not map them,
+// ltijs-sequelize kept its own copy of each launch in the same database until the tool issued ltiks
+// itself (src/lti/ltik.ts); databases from before still hold them: `idtokens` (sub, name and email in
+// userInfo, per deployment) and `contexttokens` (sub, course and link, keyed by a context id that
+// begins with the URI-encoded issuer + client id + deployment id). Our models do not map them,
 // so they are read and deleted here with plain SQL; identifiers are quoted for both databases.
 
 export interface LtijsRows {

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
+import { addDeployment } from '../../src/lti/platforms';
 import { LtiLaunch } from '../../src/models';
 import { CookieJar, type LaunchResult } from '../support/platform';
 import { browserRequest, cookiesFor, headerValue } from '../support/platform/browser';
@@ -123,6 +125,23 @@ describe('replayed launches', () => {
     expectRefused(replay, ['replayed']);
     expect(await LtiLaunch.count({ where: { id: original.state } })).toBe(1);
     expect(await usedNonceRows(original.nonce)).toBe(1);
+  });
+
+  test('a refused launch (deployment switched off) still uses up its login: sent again once the deployment is back, it is refused', async () => {
+    const deploymentId = `dep-${randomUUID().slice(0, 8)}`;
+    const deployment = await addDeployment(h.registration, deploymentId, 'cli');
+    await deployment.update({ active: false });
+    const refused = await h.launch('moodle-student', { deploymentId });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('<code>deployment_inactive</code>');
+    expect(await usedNonceRows(refused.authRequest!.nonce!)).toBe(1);
+
+    await deployment.update({ active: true });
+    const again = await h.platform.replay(h.ctx.app, refused);
+    expectRefused(again, ['unknown_state', 'replayed']);
+    expect(await LtiLaunch.count({ where: { id: refused.authRequest!.state! } })).toBe(0);
+    // Positive control: a fresh launch into the deployment works now.
+    expect((await h.launch('moodle-student', { deploymentId })).status).toBe(303);
   });
 
   test('positive control: a captured launch POST that was never sent succeeds when it is sent once', async () => {

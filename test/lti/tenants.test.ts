@@ -106,4 +106,52 @@ describe('tenants and users', () => {
     expect(after.status).toBe(403);
     expect(after.body.error.code).toBe('deployment_inactive');
   });
+
+  test('the user row follows the LMS profile: written when name or email change, untouched when they do not, never blanked', async () => {
+    const sub = `profile-${randomUUID()}`;
+    const launchAs = (profile: Record<string, unknown>) =>
+      h.launch('moodle-student', {
+        mutate: (p) => {
+          const { name: _n, given_name: _g, family_name: _f, email: _e, ...rest } = p;
+          return { ...rest, sub, ...profile };
+        },
+      });
+    const userRow = async () => (await User.findOne({ where: { issuer: h.platform.issuer, clientId: h.platform.clientId, sub } }))!;
+    const longAgo = new Date('2020-01-01T00:00:00.000Z');
+    const markOld = (id: string) => h.ctx.sequelize.query('UPDATE users SET updated_at = :old WHERE id = :id', { replacements: { old: longAgo, id } });
+
+    const first = await launchAs({ name: 'Ada Lovelace', email: 'ada@example.edu' });
+    expect(first.status).toBe(303);
+    const created = await userRow();
+    expect(created).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.edu' });
+    expect((await me(h.ctx, first.ltik)).body.user.id).toBe(created.id);
+
+    // Same profile: same row, not written.
+    await markOld(created.id);
+    const same = await launchAs({ name: 'Ada Lovelace', email: 'ada@example.edu' });
+    expect((await me(h.ctx, same.ltik)).body.user.id).toBe(created.id);
+    expect((await userRow()).updatedAt.toISOString()).toBe(longAgo.toISOString());
+
+    // A new name: written, email kept.
+    const renamed = await launchAs({ name: 'Ada King', email: 'ada@example.edu' });
+    expect((await me(h.ctx, renamed.ltik)).body.user.id).toBe(created.id);
+    const afterRename = await userRow();
+    expect(afterRename).toMatchObject({ name: 'Ada King', email: 'ada@example.edu' });
+    expect(afterRename.updatedAt.getTime()).toBeGreaterThan(longAgo.getTime());
+
+    // A new email alone: written.
+    await markOld(created.id);
+    await launchAs({ name: 'Ada King', email: 'ada.king@example.edu' });
+    expect(await userRow()).toMatchObject({ name: 'Ada King', email: 'ada.king@example.edu' });
+    expect((await userRow()).updatedAt.getTime()).toBeGreaterThan(longAgo.getTime());
+
+    // No name or email in the launch (privacy settings): nothing is blanked, nothing written.
+    await markOld(created.id);
+    const anonymous = await launchAs({});
+    expect((await me(h.ctx, anonymous.ltik)).body.user.id).toBe(created.id);
+    const kept = await userRow();
+    expect(kept).toMatchObject({ name: 'Ada King', email: 'ada.king@example.edu' });
+    expect(kept.updatedAt.toISOString()).toBe(longAgo.toISOString());
+    expect(await User.count({ where: { sub } })).toBe(1);
+  });
 });

@@ -6,9 +6,10 @@ import { as } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { me } from '../support/lti';
+import { CLAIM } from '../support/platform';
 import { dumpAllTables } from '../support/tables';
 import { getPage, postForm } from '../screens/screens';
-import { Course, courseWithAssignment, launchStudent, releaseAsIfReviewed } from './support';
+import { Course, courseWithAssignment, launchStudent, legacyLtijsCopies, releaseAsIfReviewed } from './support';
 
 // An admin exports everything the tool holds about one user of the deployment and erases it.
 // Completeness and erasure are checked against every table of the database (ours, ltijs's, the
@@ -83,6 +84,10 @@ describe('export and erasure of one user', () => {
     expect((await as(h, otherStudent).post('/api/v1/notice/accept', { version: (await as(h, otherStudent).get('/api/v1/notice')).body.version })).status).toBe(200);
     const otherUserId = (await me(h.ctx, otherStudent)).body.user.id as string;
     expect(otherUserId).not.toBe(userId);
+    // What ltijs kept of earlier launches of both people, in a database from before the tool issued ltiks itself.
+    const resourceId = (course.link[CLAIM.resourceLink] as { id: string }).id;
+    await legacyLtijsCopies(h, { issuer, clientId: deployment.clientId, deploymentId: deployment.deploymentId, platformId: h.registration.id, ...who, courseId: 'course-1', resourceId });
+    await legacyLtijsCopies(h, { issuer: other.platform.issuer, clientId: other.registration.clientId, deploymentId: other.deploymentId, platformId: other.registration.id, ...otherWho, courseId: 'course-1', resourceId });
 
     // --- Export: complete against every table.
     const submissionIds = [first.body.id as string, second.body.id as string];

@@ -40,3 +40,25 @@ export async function releaseAsIfReviewed(submissionId: string, releasedAt: Date
   await Run.update({ status: 'succeeded', output, tokensIn: 1000, tokensOut: 200, costMicros: 345, latencyMs: 1200, finishedAt: releasedAt }, { where: { submissionId } });
   await Submission.update({ status: 'released', feedback: output, overallScore: 11, releasedAt }, { where: { id: submissionId } });
 }
+
+/**
+ * The copies of a launch that ltijs's own launch handler kept (idtokens, contexttokens) until the tool
+ * issued ltiks itself. Databases from before still hold them, so export and erasure must cover them:
+ * written here with ltijs's database plugin, in the shapes ltijs 5.9 used (Provider.js, launch).
+ */
+export async function legacyLtijsCopies(
+  h: LtiHarness,
+  launch: { issuer: string; clientId: string; deploymentId: string; platformId: string; sub: string; name: string; email: string; courseId: string; resourceId: string },
+): Promise<void> {
+  const db = h.ctx.app.lti.Database as { Replace(key: false, table: string, info: Record<string, unknown>, item: Record<string, unknown>): Promise<boolean> };
+  const { issuer: iss, clientId, deploymentId, sub: user } = launch;
+  await db.Replace(false, 'idtoken', { iss, clientId, deploymentId, user }, {
+    iss, user, clientId, deploymentId, platformId: launch.platformId,
+    userInfo: { name: launch.name, email: launch.email }, platformInfo: { product_family_code: 'moodle' },
+  });
+  const contextId = encodeURIComponent(`${iss}${clientId}${deploymentId}${launch.courseId}_${launch.resourceId}_${randomUUID().replace(/-/g, '')}`);
+  await db.Replace(false, 'contexttoken', { contextId, user }, {
+    contextId, user, path: '/launch', roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'],
+    context: { id: launch.courseId }, resource: { id: launch.resourceId }, messageType: 'LtiResourceLinkRequest', version: '1.3.0',
+  });
+}

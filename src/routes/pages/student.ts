@@ -31,11 +31,14 @@ const FORM_LIMIT = '3mb';
 async function renderStudent(req: Request, res: Response, assignment: Assignment | null, typed?: { text: string; error: string; problems: string[] }, status = 200) {
   const session = getSession(res);
   if (!assignment) return renderPage(res, 'student/assignment', 'Assignment', undefined, { notSetUp: NOT_SET_UP }, status);
-  // Only this student's own drafts of this assignment, ever.
-  const mine = await Submission.findAll({ where: { assignmentId: assignment.id, userId: session.user.id }, order: [['draftNumber', 'ASC']] });
+  // Only this student's own drafts of this assignment, ever. Read at once with the notice acceptance.
+  const [mine, accepted] = await Promise.all([
+    Submission.findAll({ where: { assignmentId: assignment.id, userId: session.user.id }, order: [['draftNumber', 'ASC']] }),
+    can(session, 'submit') ? noticeAcceptedAt(session) : null,
+  ]);
   const remaining = Math.max(0, assignment.maxDrafts - mine.length);
   // A student reads and accepts the data-use notice before the submit form appears.
-  const dataNotice = can(session, 'submit') && !(await noticeAcceptedAt(session)) ? currentNotice(session.deployment) : null;
+  const dataNotice = can(session, 'submit') && !accepted ? currentNotice(session.deployment) : null;
   renderPage(res, 'student/assignment', assignment.title, undefined, {
     assignment: { id: assignment.id, title: assignment.title, instructions: assignment.instructions, maxChars: assignment.maxChars, maxDrafts: assignment.maxDrafts },
     drafts: mine.map((s) => studentDraft(s, assignment)).reverse(),

@@ -1,0 +1,30 @@
+import { DataTypes, Model, type ModelStatic } from 'sequelize';
+
+// Models from rows of a hand-written query (a JOIN over several tables, or INSERT … RETURNING), so a
+// hot path can read what it needs in one round trip. Converts what the drivers leave as text or
+// numbers (SQLite booleans, dates and JSON) the way Sequelize's own reads do.
+
+/** `alias.column AS "prefixcolumn"` for every column of the model: a select list for modelFromRow. */
+export function selectColumns(model: ModelStatic<Model>, alias: string, prefix: string): string {
+  return Object.values(model.getAttributes())
+    .map((a) => `${alias}."${a.field}" AS "${prefix}${a.field}"`)
+    .join(', ');
+}
+
+function convert(type: unknown, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (type instanceof DataTypes.BOOLEAN) return value === true || value === 1 || value === '1' || value === 'true';
+  if (type instanceof DataTypes.DATE) return value instanceof Date ? value : new Date(value as string);
+  if (type instanceof DataTypes.JSON) return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  return value;
+}
+
+/** The model instance (as if read by Sequelize) from the columns named `prefix + column`; null when its primary key is null (no row joined). */
+export function modelFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>, prefix = ''): M | null {
+  const values: Record<string, unknown> = {};
+  for (const [name, attribute] of Object.entries(model.getAttributes())) {
+    values[name] = convert(attribute.type, row[`${prefix}${attribute.field}`]);
+  }
+  if (values[model.primaryKeyAttribute] === null) return null;
+  return model.build(values as M['_creationAttributes'], { isNewRecord: false, raw: true });
+}
