@@ -1,4 +1,4 @@
-import { DataTypes, Model, type ModelStatic } from 'sequelize';
+import { DataTypes, Model, type InferAttributes, type ModelStatic } from 'sequelize';
 
 // Models from rows of a hand-written query (a JOIN over several tables, or INSERT … RETURNING), so a
 // hot path can read what it needs in one round trip. Converts what the drivers leave as text or
@@ -19,12 +19,18 @@ function convert(type: unknown, value: unknown): unknown {
   return value;
 }
 
-/** The model instance (as if read by Sequelize) from the columns named `prefix + column`; null when its primary key is null (no row joined). */
-export function modelFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>, prefix = ''): M | null {
+/** The model's attribute values (as Sequelize would read them) from the columns named `prefix + column`; null when its primary key is null (no row joined). */
+export function valuesFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>, prefix = ''): InferAttributes<M> | null {
   const values: Record<string, unknown> = {};
   for (const [name, attribute] of Object.entries(model.getAttributes())) {
     values[name] = convert(attribute.type, row[`${prefix}${attribute.field}`]);
   }
   if (values[model.primaryKeyAttribute] === null) return null;
-  return model.build(values as M['_creationAttributes'], { isNewRecord: false, raw: true });
+  return values as InferAttributes<M>;
+}
+
+/** The model instance (as if read by Sequelize) from the columns named `prefix + column`; null when its primary key is null (no row joined). */
+export function modelFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>, prefix = ''): M | null {
+  const values = valuesFromRow(model, row, prefix);
+  return values && model.build(values as unknown as M['_creationAttributes'], { isNewRecord: false, raw: true });
 }

@@ -1,5 +1,6 @@
 import type { InferAttributes, ModelStatic, Model, Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
+import { selectColumns, valuesFromRow } from '../db/modelRows';
 import { Assignment, Deployment, Provider, Run, Submission } from '../models';
 import type { Price } from './pricing';
 
@@ -9,8 +10,7 @@ import type { Price } from './pricing';
 // whether any budget applies or the run still holds a reservation (when neither, the budget step
 // has nothing to do: src/budgets/reserve.ts). The per-call benchmark found executeRun spending
 // ~15 ms of CPU on eight separate reads through Sequelize, so this is plain SQL on the driver
-// (src/db/driver.ts) whose row is split into plain rows of each model,
-// column by column from each model's own attribute list.
+// (src/db/driver.ts) whose row is split into plain rows of each model (src/db/modelRows.ts).
 
 /** Plain rows, not model instances: building five instances per call cost ~0.4 ms of CPU (per-call benchmark). */
 export interface RunContext {
@@ -46,9 +46,7 @@ function contextSql(dialect: 'sqlite' | 'postgres'): string {
   const cached = cachedSql.get(dialect);
   if (cached) return cached;
   const snapshotModel = dialect === 'postgres' ? `r."instance_snapshot"->>'model'` : `json_extract(r."instance_snapshot", '$.model')`;
-  const columns = PARTS.flatMap(({ model, alias }) =>
-    Object.values(model.getAttributes()).map((attribute) => `${alias}."${attribute.field}" AS "${alias}__${attribute.field}"`),
-  );
+  const columns = PARTS.map(({ model, alias }) => selectColumns(model, alias, `${alias}__`));
   const sql = `SELECT ${columns.join(', ')},
   (SELECT prev."feedback" FROM "submissions" prev
      WHERE prev."assignment_id" = s."assignment_id" AND prev."user_id" = s."user_id"
@@ -71,33 +69,8 @@ WHERE r."id" = $1`;
   return sql;
 }
 
-/** A stored column value as Sequelize would hand it back (SQLite keeps JSON as text, dates as text, booleans as 0/1). */
-function parseValue(typeKey: string, value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  switch (typeKey) {
-    case 'JSON':
-    case 'JSONB':
-      return typeof value === 'string' ? JSON.parse(value) : value;
-    case 'DATE':
-      if (value instanceof Date) return value;
-      return new Date(typeof value === 'string' && !value.includes('+') && !value.endsWith('Z') ? `${value}+00:00` : (value as string));
-    case 'BOOLEAN':
-      return typeof value === 'boolean' ? value : Number(value) === 1;
-    default:
-      return value;
-  }
-}
-
-function rowFrom(model: AnyModel, alias: string, row: Record<string, unknown>): Record<string, unknown> | null {
-  const values: Record<string, unknown> = {};
-  const attributes = model.getAttributes();
-  const primary = attributes[model.primaryKeyAttribute]!;
-  if (row[`${alias}__${primary.field}`] === null || row[`${alias}__${primary.field}`] === undefined) return null; // no such row (LEFT JOIN)
-  for (const [name, attribute] of Object.entries(attributes)) {
-    values[name] = parseValue((attribute.type as { key: string }).key, row[`${alias}__${attribute.field}`]);
-  }
-  return values;
-}
+/** EXISTS comes back as a boolean on PostgreSQL and as 0/1 on SQLite. */
+const truthy = (value: unknown) => value === true || Number(value) === 1;
 
 /** The run and what it refers to, or null when the run does not exist. */
 export async function loadRunContext(sequelize: Sequelize, runId: string): Promise<RunContext | null> {
@@ -105,14 +78,14 @@ export async function loadRunContext(sequelize: Sequelize, runId: string): Promi
   const rows = await driver.all(contextSql(driver.dialect), [runId]);
   const row = rows[0];
   if (!row) return null;
-  const built = Object.fromEntries(PARTS.map(({ key, model, alias }) => [key, rowFrom(model, alias, row)])) as unknown as Pick<RunContext, 'run' | 'submission' | 'assignment' | 'provider' | 'deployment'>;
-  const feedback = parseValue('JSON', row.previous_feedback) as Submission['feedback'];
+  const built = Object.fromEntries(PARTS.map(({ key, model, alias }) => [key, valuesFromRow(model, row, `${alias}__`)])) as unknown as Pick<RunContext, 'run' | 'submission' | 'assignment' | 'provider' | 'deployment'>;
+  const feedback = (typeof row.previous_feedback === 'string' ? JSON.parse(row.previous_feedback) : row.previous_feedback) as Submission['feedback'];
   const previousFeedback = feedback ? { summary: feedback.summary, criteria: feedback.criteria.map((c) => ({ criterionId: c.criterionId, comment: c.comment, score: c.score })) } : null;
   const micros = (value: unknown) => (value === null || value === undefined ? null : Number(value));
   return {
     ...built,
     previousFeedback,
     price: { inputMicrosPerMTok: micros(row.price_input), outputMicrosPerMTok: micros(row.price_output) },
-    budgets: { anyApplies: parseValue('BOOLEAN', row.any_budget) === true, openReservation: parseValue('BOOLEAN', row.open_reservation) === true },
+    budgets: { anyApplies: truthy(row.any_budget), openReservation: truthy(row.open_reservation) },
   };
 }
