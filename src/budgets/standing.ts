@@ -39,8 +39,10 @@ export async function standingOf(budget: Budget, transaction?: Transaction, now 
   const spent = await UsageEntry.sum('costMicros', { where, transaction });
   const unpricedCalls = await UsageEntry.count({ where: { ...where, unpriced: true } as WhereOptions, transaction });
   const reserved = await BudgetReservation.sum('amountMicros', { where: { budgetId: budget.id, state: 'reserved' }, transaction });
-  const spentMicros = Number(spent ?? 0);
-  const reservedMicros = Number(reserved ?? 0);
+  return standing(budget, now, Number(spent ?? 0), Number(reserved ?? 0), unpricedCalls);
+}
+
+function standing(budget: Budget, now: Date, spentMicros: number, reservedMicros: number, unpricedCalls: number): BudgetStanding {
   return {
     budget,
     periodKey: periodKey(budget.period, now),
@@ -107,16 +109,8 @@ export async function standingsOf(budgets: Budget[], now = new Date()): Promise<
     })(),
   ]);
   return budgets.map((budget) => {
-    const { spent: spentMicros, unpriced: unpricedCalls } = ledger.get(budget.id)!;
-    const reservedMicros = reservedByBudget.get(budget.id) ?? 0;
-    return {
-      budget,
-      periodKey: periodKey(budget.period, now),
-      spentMicros,
-      reservedMicros,
-      remainingMicros: Math.max(0, budget.limitMicros - spentMicros - reservedMicros),
-      unpricedCalls,
-    };
+    const { spent, unpriced } = ledger.get(budget.id)!;
+    return standing(budget, now, spent, reservedByBudget.get(budget.id) ?? 0, unpriced);
   });
 }
 
