@@ -72,7 +72,8 @@ function toSqlite(sql: string): string {
 
 /** Sequelize's text form of a date on SQLite ('2026-11-26 07:06:04.691 +00:00'): stored values compare as text. */
 export function sqliteDate(date: Date): string {
-  return `${date.toISOString().replace('T', ' ').replace('Z', '')} +00:00`;
+  const iso = date.toISOString(); // 2026-11-26T07:06:04.691Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)} +00:00`;
 }
 
 /** SQLITE_BUSY comes only after busy_timeout (5 s) of waiting for the write lock: try again, as Sequelize does (createSequelize's retry). */

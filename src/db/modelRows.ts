@@ -11,20 +11,34 @@ export function selectColumns(model: ModelStatic<Model>, alias: string, prefix: 
     .join(', ');
 }
 
-function convert(type: unknown, value: unknown): unknown {
+type Kind = 'boolean' | 'date' | 'json' | 'plain';
+const kindOf = (type: unknown): Kind =>
+  type instanceof DataTypes.BOOLEAN ? 'boolean' : type instanceof DataTypes.DATE ? 'date' : type instanceof DataTypes.JSON ? 'json' : 'plain';
+
+function convert(kind: Kind, value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  if (type instanceof DataTypes.BOOLEAN) return value === true || value === 1 || value === '1' || value === 'true';
-  if (type instanceof DataTypes.DATE) return value instanceof Date ? value : new Date(value as string);
-  if (type instanceof DataTypes.JSON) return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  if (kind === 'boolean') return value === true || value === 1 || value === '1' || value === 'true';
+  if (kind === 'date') return value instanceof Date ? value : new Date(value as string);
+  if (kind === 'json') return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
   return value;
+}
+
+// Each model's columns and their kinds, worked out once (this runs for every column of every row on
+// the per-call path).
+const plans = new WeakMap<ModelStatic<Model>, Array<{ name: string; field: string; kind: Kind }>>();
+function planOf(model: ModelStatic<Model>) {
+  let plan = plans.get(model);
+  if (!plan) {
+    plan = Object.entries(model.getAttributes()).map(([name, attribute]) => ({ name, field: attribute.field ?? name, kind: kindOf(attribute.type) }));
+    plans.set(model, plan);
+  }
+  return plan;
 }
 
 /** The model's attribute values (as Sequelize would read them) from the columns named `prefix + column`; null when its primary key is null (no row joined). */
 export function valuesFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>, prefix = ''): InferAttributes<M> | null {
   const values: Record<string, unknown> = {};
-  for (const [name, attribute] of Object.entries(model.getAttributes())) {
-    values[name] = convert(attribute.type, row[`${prefix}${attribute.field}`]);
-  }
+  for (const { name, field, kind } of planOf(model as unknown as ModelStatic<Model>)) values[name] = convert(kind, row[`${prefix}${field}`]);
   if (values[model.primaryKeyAttribute] === null) return null;
   return values as InferAttributes<M>;
 }

@@ -113,7 +113,8 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
       provider,
       async (adapter) => {
         const call = async (messages: typeof prompt.messages | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>): Promise<CompletionResult> => {
-          const signal = AbortSignal.any([AbortSignal.timeout(deps.callTimeoutMs ?? 120000), lost.signal, ...(stop ? [stop] : [])]);
+          // The call's own deadline is the adapter's (callWithDeadline, same timeout); these only cancel it.
+          const signal = stop ? AbortSignal.any([lost.signal, stop]) : lost.signal;
           const callStarted = Date.now();
           let result: CompletionResult;
           try {
