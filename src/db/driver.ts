@@ -141,7 +141,8 @@ function sqliteDriver(sequelize: Sequelize): Driver {
         }),
       ),
     run: (sql, params = []) =>
-      gate(() =>
+      gate(
+        () =>
         retryBusy(() => {
           executed += 1;
           return withStatement(
@@ -155,6 +156,7 @@ function sqliteDriver(sequelize: Sequelize): Driver {
               ),
           );
         }),
+        { first: true },
       ),
   };
   return {
