@@ -3,7 +3,7 @@ import { Budget, BudgetReservation } from '../models';
 import { microsToDollars } from '../commands/catalogue';
 import { recordThresholds } from './alerts';
 import { countReservationOutcome } from './outcomes';
-import { applicableBudgets, ChargeTarget, standingOf, type BudgetStanding } from './standing';
+import { applicableBudgets, ChargeTarget, standingOf, standingsOf, type BudgetStanding } from './standing';
 import { wakeBudgetWaiters } from './waiters';
 import type { BudgetHint } from '../feedback/runContext';
 
@@ -95,6 +95,6 @@ export async function endReservations(sequelize: Sequelize, deploymentId: string
   if (changed === 0) return; // already ended (e.g. by the stale sweep): no room was freed now
   const reservations = await BudgetReservation.findAll({ where: { id: { [Op.in]: reservationIds } }, attributes: ['budgetId'] });
   const budgets = await Budget.findAll({ where: { id: reservations.map((r) => r.budgetId) } });
-  await recordThresholds(await Promise.all(budgets.map((b) => standingOf(b))));
+  await recordThresholds(await standingsOf(budgets));
   await wakeBudgetWaiters(sequelize, deploymentId);
 }

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { Op, Sequelize, UniqueConstraintError } from 'sequelize';
+import { Sequelize, UniqueConstraintError } from 'sequelize';
 import { badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../errors';
 import { notifyRunsQueued } from '../feedback/queue';
 import { runJobsFor } from '../feedback/runJobs';
 import type { LaunchSession } from '../lti/session';
-import { Assignment, CatalogueModel, ModelInstance, Provider, Run, Submission } from '../models';
+import { Assignment, ModelInstance, Run, Submission } from '../models';
 import type { InstanceSnapshot } from '../models/Run';
 import { requireId } from '../policies/ownership';
+import { modelsOf } from '../usage/estimate';
 import { requireNoticeAccepted } from '../privacy/notice';
 import { cleanText } from './validation';
 
@@ -25,21 +26,13 @@ export interface SubmissionResult {
 
 /** Instance snapshots for the assignment's models, refusing text that does not fit a model's context. Three reads, however many models. */
 async function plannedRuns(assignment: Assignment, text: string): Promise<Array<{ instance: ModelInstance; snapshot: InstanceSnapshot; runs: number }>> {
-  const { deploymentId } = assignment;
-  const instances = await ModelInstance.findAll({ where: { id: [...new Set(assignment.models.map((c) => c.instanceId))], deploymentId } });
-  const providers = instances.length ? await Provider.findAll({ where: { id: [...new Set(instances.map((i) => i.providerId))], deploymentId } }) : [];
-  const providerById = new Map(providers.map((p) => [p.id, p]));
-  const wanted = instances.flatMap((i) => {
-    const provider = providerById.get(i.providerId);
-    return provider ? [{ providerKind: provider.kind, model: i.model }] : [];
-  });
-  const entries = wanted.length ? await CatalogueModel.findAll({ where: { deploymentId, [Op.or]: wanted } }) : [];
+  const { instanceById, providerById, entryOf } = await modelsOf(assignment);
   const planned = [];
   for (const choice of assignment.models) {
-    const instance = instances.find((i) => i.id === choice.instanceId);
+    const instance = instanceById.get(choice.instanceId.toLowerCase());
     const provider = instance && providerById.get(instance.providerId);
     if (!instance || !provider) throw conflict('One of the models of this assignment is no longer available. Ask your instructor to update the assignment.');
-    const entry = entries.find((e) => e.providerKind === provider.kind && e.model === instance.model);
+    const entry = entryOf(provider.kind, instance.model);
     const window = instance.params.contextSize ?? entry?.contextWindow ?? null;
     const output = instance.params.maxTokens ?? 1500;
     if (window !== null && approxTokens(text) + PROMPT_OVERHEAD_TOKENS + output > window) {

@@ -1,16 +1,10 @@
-import { CatalogueModel } from '../models';
-
-// Cost in integer micro-dollars from the price in force when the call was made. Unknown prices give
-// null ("unpriced"), never 0.
+// Cost in integer micro-dollars from the price in force when the call was made (a run reads it with its
+// context: the catalogue's override, else its price; see CatalogueModel.effectiveInputMicros). Unknown
+// prices give null ("unpriced"), never 0.
 
 export interface Price {
   inputMicrosPerMTok: number | null;
   outputMicrosPerMTok: number | null;
-}
-
-export async function priceFor(deploymentId: string, providerKind: string, model: string): Promise<Price> {
-  const entry = await CatalogueModel.findOne({ where: { deploymentId, providerKind, model } });
-  return { inputMicrosPerMTok: entry?.effectiveInputMicros ?? null, outputMicrosPerMTok: entry?.effectiveOutputMicros ?? null };
 }
 
 /** tokens × micro-dollars per 1M tokens, exact integer arithmetic, rounded half up once. */

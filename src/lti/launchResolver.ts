@@ -33,6 +33,8 @@ async function resolveDeployment(launch: ValidatedLaunch): Promise<Deployment> {
     where: key,
     defaults: { ...key, platformId: launch.platform.id, registeredVia: 'launch', name: launch.platform.name },
   });
+  // The row read before the signature check was missing; one created meanwhile may be switched off.
+  if (!deployment.active) throw launchError('deployment_inactive', 'This tool has been switched off for your LMS. Ask your LMS administrator.');
   return deployment;
 }
 

@@ -31,7 +31,6 @@ export interface ValidatedLaunch {
 }
 
 export interface LaunchValidatorDeps {
-  sequelize: Sequelize;
   jwks: JwksCache;
   loginStates: LoginStates;
   /** Our own launch URL: target_link_uri must be on this origin. */
@@ -192,13 +191,6 @@ export async function consumeLogin(loginStates: LoginStates, launch: ValidatedLa
     throw err;
   }
   if (!consumed) throw launchError('replayed');
-}
-
-/** checkLaunch, then consumeLogin. */
-export async function validateLaunch(deps: LaunchValidatorDeps, input: LaunchInput): Promise<ValidatedLaunch> {
-  const launch = await checkLaunch(deps, input);
-  await consumeLogin(deps.loginStates, launch);
-  return launch;
 }
 
 /** Deletes used nonces whose tokens can no longer be valid anyway. */

@@ -73,15 +73,6 @@ export class LoginStates {
   }
 
   /** The unexpired login for this state, if any. */
-  async find(state: string): Promise<LoginState | null> {
-    const rows = await this.sequelize.query<Row>(
-      'SELECT state, nonce, issuer, client_id, deployment_hint, target_link_uri FROM lti_login_states WHERE state = :state AND expires_at > :now',
-      { replacements: { state, now: new Date() }, type: QueryTypes.SELECT },
-    );
-    const row = rows[0];
-    return row ? toLogin(row) : null;
-  }
-
   /**
    * The unexpired login for this state, its platform and the deployment `deploymentId` (if any), in
    * one round trip: a launch needs all three, and nothing of them is cached, so a platform or

@@ -15,14 +15,15 @@ export interface LtikSubject {
   launchId: string;
 }
 
-const keys = new Map<string, Uint8Array>();
+/** The HS256 key of LTI_KEY, for signing here and verifying in session.ts (encoded once per value: every request verifies). */
+let encoded: { ltiKey: string; key: Uint8Array } | undefined;
+export function ltikKey(ltiKey: string): Uint8Array {
+  if (encoded?.ltiKey !== ltiKey) encoded = { ltiKey, key: new TextEncoder().encode(ltiKey) };
+  return encoded.key;
+}
 
 export async function signLtik(ltiKey: string, subject: LtikSubject): Promise<string> {
-  let key = keys.get(ltiKey);
-  if (!key) {
-    key = new TextEncoder().encode(ltiKey);
-    keys.set(ltiKey, key);
-  }
+  const key = ltikKey(ltiKey);
   return new SignJWT({ platformUrl: subject.issuer, clientId: subject.clientId, deploymentId: subject.deploymentId, user: subject.sub, s: subject.launchId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuedAt()

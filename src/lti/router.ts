@@ -56,7 +56,7 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
       const signedCookies = req.signedCookies as Record<string, string | false | undefined>;
       const stateCookie = state ? signedCookies[`state${state}`] : undefined;
       const validated = await checkLaunch(
-        { sequelize, jwks, loginStates, publicUrl: config.publicUrl, idTokenMaxAgeSeconds: config.idTokenMaxAgeSeconds },
+        { jwks, loginStates, publicUrl: config.publicUrl, idTokenMaxAgeSeconds: config.idTokenMaxAgeSeconds },
         { idToken: body.id_token, state, stateCookie: typeof stateCookie === 'string' ? stateCookie : undefined },
       );
       // Consumes the login (single use) before or with its writes.

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { jwtVerify } from 'jose';
+import { ltikKey } from './ltik';
 import { QueryTypes } from 'sequelize';
 import { modelFromRow, selectColumns } from '../db/modelRows';
 import { Deployment, LtiLaunch, User } from '../models';
@@ -58,7 +59,7 @@ export async function loadSession(ltik: string | undefined, opts: SessionOptions
   if (!ltik || ltik.length > 4096) throw launchError('invalid_session', 'Your session has ended. Launch the tool again from your course.');
   let claims: LtikClaims;
   try {
-    const { payload } = await jwtVerify(ltik, new TextEncoder().encode(opts.ltiKey), { algorithms: ['HS256'], maxTokenAge: opts.maxAgeSeconds, requiredClaims: ['iat', 's'] });
+    const { payload } = await jwtVerify(ltik, ltikKey(opts.ltiKey), { algorithms: ['HS256'], maxTokenAge: opts.maxAgeSeconds, requiredClaims: ['iat', 's'] });
     claims = payload as LtikClaims;
   } catch {
     throw launchError('session_expired', 'Your session has expired. Launch the tool again from your course.');

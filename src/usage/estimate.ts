@@ -57,7 +57,8 @@ export function promptOverheadChars(assignment: Pick<Assignment, 'title' | 'inst
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The assignment's instances, their connections and catalogue entries, in three statements however many models it has. */
-async function modelsOf(assignment: Assignment) {
+/** The assignment's instances, their connections and catalogue entries: three reads however many models (estimates and submissions). */
+export async function modelsOf(assignment: Pick<Assignment, 'deploymentId' | 'models'>) {
   const deploymentId = assignment.deploymentId;
   // A form not saved yet may carry any text as an instance id: only ids can match.
   const ids = [...new Set(assignment.models.map((m) => m.instanceId.toLowerCase()).filter((id) => UUID.test(id)))];

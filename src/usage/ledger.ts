@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DataTypes } from 'sequelize';
 import { driverOf } from '../db/driver';
 import { UsageEntry } from '../models';
 import type { UsageEntryType } from '../models/UsageEntry';
@@ -34,21 +35,32 @@ export interface CallRecord {
 /** Appends one provider call; returns its cost (null when unpriced). */
 export async function recordCall(type: Exclude<UsageEntryType, 'correction'>, ctx: CallContext, price: Price, call: CallRecord): Promise<number | null> {
   const row = callRow(type, ctx, price, call);
-  // Once or twice per provider call: plain SQL on the driver (src/db/driver.ts), the same columns the
-  // model writes. An append needs none of the model's hooks (they guard updates and deletes).
+  // Once or twice per provider call: plain SQL on the driver (src/db/driver.ts). An append needs none
+  // of the model's hooks (they guard updates and deletes). Every attribute the model has is written
+  // (absent ones as null), its column and kind read from the model, so a new column is never left out.
   const driver = driverOf(UsageEntry.sequelize!);
-  await driver.run(INSERT_CALL, [
-    randomUUID(), row.deploymentId, row.entryType, row.providerId, row.providerKind, row.instanceId ?? null, row.model ?? null, row.ownerType, row.ownerUserId,
-    row.instructorUserId ?? null, row.assignmentId ?? null, row.submissionId ?? null, row.runId ?? null, row.tokensIn, row.tokensOut, row.costMicros, driver.bool(row.unpriced),
-    row.priceInputMicros, row.priceOutputMicros, row.latencyMs, row.outcome, driver.date(new Date()),
-  ]);
+  const values: Record<string, unknown> = { ...row, id: randomUUID(), createdAt: new Date() };
+  await driver.run(insertSql(), ledgerColumns().map(({ name, kind }) => {
+    const value = values[name] ?? null;
+    return kind === 'date' ? driver.date(value as Date | null) : kind === 'boolean' ? (value === null ? null : driver.bool(value as boolean)) : value;
+  }));
   return row.costMicros;
 }
 
-const INSERT_CALL = `INSERT INTO "usage_entries" ("id", "deployment_id", "entry_type", "provider_id", "provider_kind", "instance_id", "model", "owner_type", "owner_user_id",
-  "instructor_user_id", "assignment_id", "submission_id", "run_id", "tokens_in", "tokens_out", "cost_micros", "unpriced",
-  "price_input_micros", "price_output_micros", "latency_ms", "outcome", "created_at")
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`;
+let columns: Array<{ name: string; field: string; kind: 'date' | 'boolean' | 'plain' }> | undefined;
+function ledgerColumns() {
+  columns ??= Object.entries(UsageEntry.getAttributes()).map(([name, attribute]) => ({
+    name,
+    field: attribute.field ?? name,
+    kind: attribute.type instanceof DataTypes.DATE ? 'date' : attribute.type instanceof DataTypes.BOOLEAN ? 'boolean' : 'plain',
+  }));
+  return columns;
+}
+let insert: string | undefined;
+function insertSql(): string {
+  insert ??= `INSERT INTO "usage_entries" (${ledgerColumns().map((c) => `"${c.field}"`).join(', ')}) VALUES (${ledgerColumns().map((_, i) => `$${i + 1}`).join(', ')})`;
+  return insert;
+}
 
 /** The ledger row of one call: cost from the price in force, in integer micro-dollars. */
 export function callRow(type: Exclude<UsageEntryType, 'correction'>, ctx: CallContext, price: Price, call: CallRecord) {

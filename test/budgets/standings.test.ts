@@ -61,6 +61,9 @@ describe('standingsOf', () => {
     expect([asg!.spentMicros, asg!.reservedMicros, asg!.remainingMicros, asg!.unpricedCalls]).toEqual([1000, 700, 3300, 1]);
     expect(asg2!.spentMicros).toBe(2500);
     expect([empty!.spentMicros, empty!.reservedMicros, empty!.remainingMicros]).toEqual([0, 0, 5000]);
+    // Next month the monthly budgets start afresh; the total ones keep their spend.
+    const [depNext, connNext] = await standingsOf(budgets, nextMonth);
+    expect([depNext!.spentMicros, connNext!.spentMicros]).toEqual([0, 3500]);
     expect(await standingsOf([])).toEqual([]);
   });
 });

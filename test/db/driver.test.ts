@@ -3,11 +3,10 @@ import type { Sequelize } from 'sequelize';
 import { parseDatabaseUrl } from '../../src/config';
 import { createSequelize } from '../../src/db/connection';
 import { driverOf } from '../../src/db/driver';
-import { Assignment, Deployment, Run, Submission } from '../../src/models';
+import { Deployment, Run, Submission } from '../../src/models';
 import { createTestContext, TestContext } from '../support/context';
 import { testDatabaseUrl } from '../support/db';
-import { createDeployment, createUser } from '../support/factories';
-import { RUBRIC } from '../support/feedback';
+import { createAssignment, createDeployment, createUser } from '../support/factories';
 import { isPostgres } from '../support/paths';
 
 // The driver (src/db/driver.ts) writes and reads the same rows as the Sequelize models, in plain SQL
@@ -29,10 +28,7 @@ describe('plain SQL driver', () => {
     ctx = await createTestContext();
     deployment = await createDeployment();
     const student = await createUser(deployment);
-    const assignment = await Assignment.create({
-      deploymentId: deployment.id, resourceLinkId: null, contextId: null, title: 'Driver', instructions: 'Write.', rubric: RUBRIC, models: [],
-      aggregation: 'mean', quorum: null, releaseMode: 'review', maxDrafts: 3, maxChars: 50000, gradePassback: false, lineItemUrl: null, createdByUserId: student.id,
-    });
+    const assignment = await createAssignment(deployment, student, { title: 'Driver' });
     submission = await Submission.create({
       deploymentId: deployment.id, assignmentId: assignment.id, userId: student.id, draftNumber: 1, text: 'Driver text.', textSha256: 'x'.repeat(64), status: 'queued',
     });
@@ -133,8 +129,8 @@ describe('driver statements and closing the connection', () => {
     await sequelize.query(`CREATE TABLE ${table} ("id" VARCHAR(20) PRIMARY KEY)`);
     try {
       for (const id of ['a', 'b', 'c']) expect(await driver.run(`INSERT INTO ${table} ("id") VALUES ($1)`, [id])).toBe(1);
-      await expect(driver.run(`INSERT INTO ${table} ("id") VALUES ($1)`, ['a'])).rejects.toBeTruthy();
-      await expect(driver.all(BAD_JSON_READ, ['not json'])).rejects.toBeTruthy();
+      await expect(driver.run(`INSERT INTO ${table} ("id") VALUES ($1)`, ['a'])).rejects.toMatchObject({ code: isPostgres() ? '23505' : 'SQLITE_CONSTRAINT' });
+      await expect(driver.all(BAD_JSON_READ, ['not json'])).rejects.toThrow(/json/i);
       for (let i = 0; i < 3; i += 1) expect(await driver.all(`SELECT "id" FROM ${table} WHERE "id" <> $1 ORDER BY "id"`, ['b'])).toEqual([{ id: 'a' }, { id: 'c' }]);
     } finally {
       await sequelize.query(`DROP TABLE ${table}`);

@@ -4,8 +4,8 @@ import { finalizeIfComplete } from '../../src/feedback/finalize';
 import { Assignment, Deployment, Run, Submission, User } from '../../src/models';
 import type { RunStatus } from '../../src/models/Run';
 import { createTestContext, TestContext } from '../support/context';
-import { createDeployment, createUser } from '../support/factories';
-import { feedbackJson, RUBRIC } from '../support/feedback';
+import { createAssignment, createDeployment, createUser } from '../support/factories';
+import { feedbackJson } from '../support/feedback';
 import { countStatements } from '../support/queryCounter';
 
 // finalizeIfComplete runs after every run: it counts the submission's open runs first (one driver
@@ -22,10 +22,7 @@ describe('finalizing a submission', () => {
     ctx = await createTestContext();
     deployment = await createDeployment();
     student = await createUser(deployment);
-    assignment = await Assignment.create({
-      deploymentId: deployment.id, resourceLinkId: null, contextId: null, title: 'Finalize', instructions: 'Write.', rubric: RUBRIC, models: [],
-      aggregation: 'mean', quorum: 1, releaseMode: 'review', maxDrafts: 50, maxChars: 50000, gradePassback: false, lineItemUrl: null, createdByUserId: student.id,
-    });
+    assignment = await createAssignment(deployment, student, { title: 'Finalize', quorum: 1, maxDrafts: 50 });
   });
   afterAll(async () => {
     await ctx.close();

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Assignment, Deployment, Run, Submission } from '../../src/models';
+import { Deployment, Run, Submission } from '../../src/models';
 import type { RunStatus } from '../../src/models/Run';
 import { removeExpiredTexts } from '../../src/privacy/retention';
 import { as } from '../support/api';
 import { runCli } from '../support/cli';
 import { isolatedDatabaseUrl } from '../support/db';
-import { createDeployment, createUser } from '../support/factories';
-import { RUBRIC, startWorker } from '../support/feedback';
+import { createAssignment, createDeployment, createUser } from '../support/factories';
+import { startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { getPage } from '../screens/screens';
 import { courseWithAssignment, launchStudent, releaseAsIfReviewed } from './support';
@@ -38,10 +38,7 @@ describe('retention of submission text', () => {
   /** A draft of a fresh student: released `releasedDaysAgo` days ago (null: not released), with runs in these states. */
   async function draft(deployment: Deployment, releasedDaysAgo: number | null, runStatuses: RunStatus[] | string[] = ['succeeded']): Promise<Submission> {
     const student = await createUser(deployment);
-    const assignment = await Assignment.create({
-      deploymentId: deployment.id, resourceLinkId: null, contextId: null, title: 'Retention', instructions: 'Write.', rubric: RUBRIC, models: [],
-      aggregation: 'mean', quorum: null, releaseMode: 'review', maxDrafts: 3, maxChars: 50000, gradePassback: false, lineItemUrl: null, createdByUserId: student.id,
-    });
+    const assignment = await createAssignment(deployment, student, { title: 'Retention' });
     const text = `Retention text ${randomUUID()}`;
     const released = releasedDaysAgo !== null;
     const submission = await Submission.create({

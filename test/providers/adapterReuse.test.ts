@@ -54,7 +54,7 @@ test('a disabled connection is refused even when its adapter is cached', async (
   await expect(withProviderAdapter(ctx.keyring, provider, (adapter) => adapter.complete(request))).rejects.toMatchObject({ code: 'disabled' });
 });
 
-test('a connection changed or deleted in this process drops its cached adapter (and the key it holds)', async () => {
+test('forgetProviderAdapters (called by updateConnection and deleteConnection) drops the cached adapter and the key it holds', async () => {
   const { provider } = await createProvider(ctx.keyring);
   nock('https://api.openai.com').post('/v1/chat/completions').times(2).reply(200, completion);
   const use = () => withProviderAdapter(ctx.keyring, provider, async (adapter) => (await adapter.complete(request), adapter));

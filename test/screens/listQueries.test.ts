@@ -99,12 +99,17 @@ describe('list screens: statements per request do not grow with rows', () => {
       aggregation: 'mean', releaseMode: 'review', maxDrafts: 3, maxChars: 5000, gradePassback: false, createdByUserId: course.teacherId,
       contextId: (await Assignment.findByPk(course.assignmentId))!.contextId, expectedStudents: 30,
     });
+    // The page and the estimate it loads, counted with 1 model and again with 4.
+    const estimateUrl = `/api/v1/assignments/${assignment.id}/estimate`;
+    await statementsOf(course.teacher, estimateUrl);
+    const estimateFew = (await statementsOf(course.teacher, estimateUrl)).length;
     await expectFlat(course.teacher, `/instructor/assignments/${assignment.id}`, async () => {
       const more = await Promise.all(providers.map(({ provider }, i) =>
         ModelInstance.create({ deploymentId, ownerType: 'system', ownerUserId: null, providerId: provider.id, model: first!.model, name: `Extra ${i}`, params: { maxTokens: 500 } })));
       await assignment.update({ models: [...assignment.models, ...more.map((m) => ({ instanceId: m.id, runs: 1, weight: 1 }))] });
     });
-    await expectFlat(course.teacher, `/api/v1/assignments/${assignment.id}/estimate`, async () => undefined);
+    expect((await Assignment.findByPk(assignment.id))!.models).toHaveLength(4);
+    expect({ url: estimateUrl, count: (await statementsOf(course.teacher, estimateUrl)).length }).toEqual({ url: estimateUrl, count: estimateFew });
   });
 
   test('student page and their drafts API: 1 draft and 3', async () => {
@@ -159,8 +164,8 @@ describe('list screens: statements per request do not grow with rows', () => {
     const many: number[] = [];
     for (const [ltik, url] of urls) many.push((await statementsOf(ltik, url)).length);
     expect(urls.map(([, url], i) => `${url}: ${many[i]}`)).toEqual(urls.map(([, url], i) => `${url}: ${few[i]}`));
-    // The banner names each nearly spent cap.
-    expect((await as(h, course.teacher).get('/instructor/usage')).text.match(/Capped \d+ /g)?.length).toBeGreaterThanOrEqual(20);
+    // The banner names each nearly spent cap (on a page that lists no assignments, so only the banner can).
+    expect((await as(h, course.teacher).get('/instructor/connections')).text.match(/Capped \d+ /g)?.length).toBeGreaterThanOrEqual(20);
   });
 
   test('audit list: 2 events and 20', async () => {

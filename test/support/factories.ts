@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Deployment, Provider, User } from '../../src/models';
+import { Assignment, Deployment, Provider, User } from '../../src/models';
+import { RUBRIC } from './feedback';
 import type { Keyring } from '../../src/secrets/keyring';
 import { keyFingerprint, keyHint, seal } from '../../src/secrets/vault';
 import { providerBinding } from '../../src/secrets/storedSecrets';
@@ -24,6 +25,15 @@ export async function createUser(deployment: Deployment, attrs: Partial<User> = 
     sub: attrs.sub ?? `user-${unique()}`,
     name: attrs.name ?? 'Test User',
     email: attrs.email ?? `user-${unique()}@example.edu`,
+  });
+}
+
+/** An assignment of no course, with the test rubric and no models (tests that write runs themselves). */
+export async function createAssignment(deployment: Deployment, creator: User, attrs: Partial<Assignment> = {}): Promise<Assignment> {
+  return Assignment.create({
+    deploymentId: deployment.id, resourceLinkId: null, contextId: null, title: 'Test assignment', instructions: 'Write.', rubric: RUBRIC, models: [],
+    aggregation: 'mean', quorum: null, releaseMode: 'review', maxDrafts: 3, maxChars: 50000, gradePassback: false, lineItemUrl: null, createdByUserId: creator.id,
+    ...attrs,
   });
 }
 
