@@ -2,19 +2,27 @@ import type { InferAttributes, Sequelize } from 'sequelize';
 import type { Price } from '../feedback/pricing';
 import type { BudgetHint } from '../feedback/runContext';
 import type { Assignment, Provider, Run } from '../models';
-import { CallContext, CallRecord, recordCall } from '../usage/ledger';
+import { driverOf, type Statement } from '../db/driver';
+import { callInsert, CallContext, CallRecord } from '../usage/ledger';
 import { maxPromptTokens, maxRunCostMicros } from './maxCost';
 import { endReservations, Gate, reserveForRun } from './reserve';
 
 // What one run attempt spends: its reservation before the first call, one ledger row per call
 // (the repair retry included), and the settlement when the attempt ends. executeRun holds one of
 // these per attempt so that the budget logic stays here.
+//
+// When the run holds no reservation, the last call's row is held back (`takeHeldRow`) and written
+// with the run's result (finishRun; on PostgreSQL one statement, so one round trip and one commit
+// fewer per call). It is never held across an await that could last: before another provider call
+// (`writeHeld`), or in `end`, it is written. With a reservation every row is written at once,
+// because settling it must never see a call the ledger does not have yet.
 
 export class RunCharges {
   private costMicros = 0;
   private calls = 0;
   private unpriced = false;
   private ended = false;
+  private held: Statement | null = null;
 
   private constructor(
     private readonly sequelize: Sequelize,
@@ -49,18 +57,39 @@ export class RunCharges {
     return { gate, charges: new RunCharges(sequelize, ctx, price, gate.reservationIds) };
   }
 
-  /** Appends one provider call to the ledger. */
+  /** Appends one provider call to the ledger (held back when no reservation is open: see above). */
   async record(call: CallRecord): Promise<void> {
+    await this.writeHeld();
     this.calls += 1;
-    const cost = await recordCall('run_call', this.ctx, this.price, call);
-    if (cost === null) this.unpriced = true;
-    else this.costMicros += cost;
+    const { statement, costMicros } = callInsert('run_call', this.ctx, this.price, call);
+    if (costMicros === null) this.unpriced = true;
+    else this.costMicros += costMicros;
+    if (this.reservationIds.length === 0) this.held = statement;
+    else await this.write(statement);
   }
 
-  /** Settles the reservation to what the calls cost (released when none was made); once. */
+  /** The last call's ledger row, not yet written, for finishRun to commit with the result; null when none. */
+  takeHeldRow(): Statement | null {
+    const held = this.held;
+    this.held = null;
+    return held;
+  }
+
+  /** Writes the held row (if finishRun will not); settles the reservation to what the calls cost (released when none was made); once. */
   async end(): Promise<void> {
+    await this.writeHeld();
     if (this.ended) return;
     this.ended = true;
     await endReservations(this.sequelize, this.ctx.deploymentId, this.reservationIds, this.calls > 0 && !this.unpriced ? this.costMicros : null);
+  }
+
+  /** Writes the held row now: before another provider call, which may take minutes. */
+  async writeHeld(): Promise<void> {
+    const held = this.takeHeldRow();
+    if (held) await this.write(held);
+  }
+
+  private async write(statement: Statement): Promise<void> {
+    await driverOf(this.sequelize).run(statement.sql, statement.params);
   }
 }

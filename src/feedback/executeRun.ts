@@ -115,6 +115,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
         const call = async (messages: typeof prompt.messages | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>): Promise<CompletionResult> => {
           // The call's own deadline is the adapter's (callWithDeadline, same timeout); these only cancel it.
           const signal = stop ? AbortSignal.any([lost.signal, stop]) : lost.signal;
+          await charges.writeHeld(); // the previous call's ledger row is never held across a call
           const callStarted = Date.now();
           let result: CompletionResult;
           try {
@@ -166,6 +167,9 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
   }
 
   clearInterval(heartbeat);
+  // The last call's ledger row is written with the result (one statement on PostgreSQL); end() then
+  // has no row left to write, and no reservation to settle when a row was held (RunCharges).
+  const ledgerRow = charges.takeHeldRow();
   await charges.end();
   const status = output ? 'succeeded' : 'invalid_output';
   await finishRun(deps.sequelize, runId, token, {
@@ -177,7 +181,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, token: string
     costMicros: costMicros(price, tokensIn, tokensOut),
     latencyMs: Date.now() - started,
     finishedAt: new Date(),
-  });
+  }, ledgerRow);
   if (!output) deps.logger.info({ runId, problem: problem.slice(0, 200) }, 'run output invalid');
   return status;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
-import { driverOf } from '../db/driver';
+import { driverOf, type Statement } from '../db/driver';
 import type { Run } from '../models';
 
 // A run's lease, in plain SQL on the driver (src/db/driver.ts: these run once or more per provider
@@ -63,8 +63,12 @@ const COLUMNS: Array<[keyof RunResult, string, 'date' | 'json' | 'plain']> = [
   ['nextAttemptAt', 'next_attempt_at', 'date'],
 ];
 
-/** Writes the attempt's result and ends the lease, only while `token` still holds it; false when it no longer does. */
-export async function finishRun(sequelize: Sequelize, runId: string, token: string, result: RunResult): Promise<boolean> {
+/**
+ * Writes the attempt's result and ends the lease, only while `token` still holds it; false when it no
+ * longer does. `ledgerRow` (the last call's usage row, see RunCharges) is written first, in the same
+ * statement on PostgreSQL (runAfter), even when the lease is no longer ours: the call was made.
+ */
+export async function finishRun(sequelize: Sequelize, runId: string, token: string, result: RunResult, ledgerRow?: Statement | null): Promise<boolean> {
   const driver = driverOf(sequelize);
   const params: unknown[] = [runId, token, driver.date(new Date())];
   const sets = ['"lease_token" = NULL', '"lease_expires_at" = NULL', '"updated_at" = $3'];
@@ -75,7 +79,8 @@ export async function finishRun(sequelize: Sequelize, runId: string, token: stri
     sets.push(`"${column}" = $${params.length}`);
   }
   if (result.notAnAttempt) sets.push('"started_at" = NULL', '"attempts" = CASE WHEN "attempts" > 0 THEN "attempts" - 1 ELSE 0 END');
-  const changed = await driver.run(`UPDATE "runs" SET ${sets.join(', ')} WHERE "id" = $1 AND "status" = 'running' AND "lease_token" = $2`, params);
+  const update = `UPDATE "runs" SET ${sets.join(', ')} WHERE "id" = $1 AND "status" = 'running' AND "lease_token" = $2`;
+  const changed = ledgerRow ? await driver.runAfter(ledgerRow, { sql: update, params }) : await driver.run(update, params);
   return changed === 1;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataTypes } from 'sequelize';
-import { driverOf } from '../db/driver';
+import { driverOf, type Statement } from '../db/driver';
 import { UsageEntry } from '../models';
 import type { UsageEntryType } from '../models/UsageEntry';
 import { costMicros, type Price } from '../feedback/pricing';
@@ -34,17 +34,26 @@ export interface CallRecord {
 
 /** Appends one provider call; returns its cost (null when unpriced). */
 export async function recordCall(type: Exclude<UsageEntryType, 'correction'>, ctx: CallContext, price: Price, call: CallRecord): Promise<number | null> {
+  const { statement, costMicros } = callInsert(type, ctx, price, call);
+  await driverOf(UsageEntry.sequelize!).run(statement.sql, statement.params);
+  return costMicros;
+}
+
+/**
+ * The INSERT of one provider call's row, to run now (recordCall) or together with the run's result
+ * (finishRun). Once or twice per provider call: plain SQL on the driver (src/db/driver.ts). An append
+ * needs none of the model's hooks (they guard updates and deletes). Every attribute the model has is
+ * written (absent ones as null), its column and kind read from the model, so a new column is never left out.
+ */
+export function callInsert(type: Exclude<UsageEntryType, 'correction'>, ctx: CallContext, price: Price, call: CallRecord): { statement: Statement; costMicros: number | null } {
   const row = callRow(type, ctx, price, call);
-  // Once or twice per provider call: plain SQL on the driver (src/db/driver.ts). An append needs none
-  // of the model's hooks (they guard updates and deletes). Every attribute the model has is written
-  // (absent ones as null), its column and kind read from the model, so a new column is never left out.
   const driver = driverOf(UsageEntry.sequelize!);
   const values: Record<string, unknown> = { ...row, id: randomUUID(), createdAt: new Date() };
-  await driver.run(insertSql(), ledgerColumns().map(({ name, kind }) => {
+  const params = ledgerColumns().map(({ name, kind }) => {
     const value = values[name] ?? null;
     return kind === 'date' ? driver.date(value as Date | null) : kind === 'boolean' ? (value === null ? null : driver.bool(value as boolean)) : value;
-  }));
-  return row.costMicros;
+  });
+  return { statement: { sql: insertSql(), params }, costMicros: row.costMicros };
 }
 
 let columns: Array<{ name: string; field: string; kind: 'date' | 'boolean' | 'plain' }> | undefined;

@@ -90,6 +90,29 @@ describe('costs', () => {
     await expect(UsageEntry.update({ costMicros: 0, instructorUserId: null }, { where: { id: entries[0]!.id } })).rejects.toThrow(/append-only/);
   });
 
+  test('a call is in the ledger before the next call starts: the repair retry never holds the first call\'s row', async () => {
+    const course = await setUpCourse(h, llm.url, { runs: 1 });
+    llm.nextTexts.push('this is not JSON');
+    llm.holdAfter = llm.requests + 1; // the first call answers (invalid), the repair retry waits
+    const student = await course.student();
+    const sub = await as(h, student).post(`/api/v1/assignments/${course.assignmentId}/submissions`, { text: `Essay ${randomUUID()}` });
+    expect(sub.status).toBe(201);
+    const worker = startWorker(h);
+    try {
+      await until('the repair retry is in flight', () => llm.inFlight === 1 && llm.requests === llm.holdAfter! + 1);
+      const run = (await Run.findOne({ where: { submissionId: sub.body.id } }))!;
+      expect(await UsageEntry.count({ where: { runId: run.id } })).toBe(1);
+      llm.release();
+      await settled(h, course.teacher, sub.body.id, 30000);
+      // The retry's row committed with the run's result.
+      expect(await UsageEntry.count({ where: { runId: run.id } })).toBe(2);
+      expect((await Run.findByPk(run.id))!.costMicros).toBe(2 * CALL_MICROS);
+    } finally {
+      llm.release();
+      await worker.stop(1000);
+    }
+  });
+
   test('an unpriced model is recorded with its tokens and never as $0; a budget that forbids it fails the run with the reason', async () => {
     const course = await setUpCourse(h, llm.url, { runs: 1, priced: false });
     const { id } = await submitAndSettle(course);

@@ -17,6 +17,8 @@ export interface HeldLlm {
   inFlightMax: number;
   /** While true, calls wait for release(). */
   hold: boolean;
+  /** When set, the calls after this many requests in all wait for release(). */
+  holdAfter: number | null;
   /** Answer texts used first, one per call (e.g. an invalid answer to cause a repair retry). */
   nextTexts: string[];
   release(): void;
@@ -30,6 +32,7 @@ export async function startHeldLlm(): Promise<HeldLlm> {
     inFlight: 0,
     inFlightMax: 0,
     hold: false,
+    holdAfter: null as number | null,
     nextTexts: [] as string[],
   };
   const server = http.createServer((req, res) => {
@@ -43,7 +46,7 @@ export async function startHeldLlm(): Promise<HeldLlm> {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(openaiReply(state.nextTexts.shift() ?? feedbackJson(4, 8, 'budget'), USAGE)));
       };
-      if (state.hold) waiting.push(answer);
+      if (state.hold || (state.holdAfter !== null && state.requests > state.holdAfter)) waiting.push(answer);
       else setImmediate(answer);
     });
   });
@@ -53,6 +56,7 @@ export async function startHeldLlm(): Promise<HeldLlm> {
     url: `http://127.0.0.1:${port}/v1`,
     release() {
       state.hold = false;
+      state.holdAfter = null;
       for (const answer of waiting.splice(0)) answer();
     },
     async close() {

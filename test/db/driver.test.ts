@@ -112,6 +112,31 @@ VALUES ($1, $2, $3, $4, $4, 0, $5, $6, 'queued', 0, $7, $7)`;
     await expect(driver.all(BAD_JSON_READ, ['not json'])).rejects.toThrow(/json/i);
     expect(await driver.all(BAD_JSON_READ, ['{"a":"ok"}'])).toEqual([{ v: 'ok' }]);
   });
+
+  test('runAfter writes the first always, the second after it; on PostgreSQL both commit together', async () => {
+    const driver = driverOf(ctx.sequelize);
+    const run = await newRun();
+    const insert = (key: string) => ({
+      sql: `INSERT INTO "runs" ("id", "deployment_id", "submission_id", "instance_id", "provider_id", "run_index", "idempotency_key", "instance_snapshot", "status", "attempts", "created_at", "updated_at")
+VALUES ($1, $2, $3, $4, $4, 0, $5, $6, 'queued', 0, $7, $7)`,
+      params: [randomUUID(), deployment.id, submission.id, randomUUID(), key, driver.json({ name: 'I', providerId: 'p', model: 'm', params: {}, weight: 1 }), driver.date(new Date())],
+    });
+    const touch = (id: string, status: string) => ({ sql: 'UPDATE "runs" SET "attempts" = "attempts" + 1 WHERE "id" = $1 AND "status" = $2', params: [id, status] });
+    const key = `after:${randomUUID()}`;
+    // Parameters of both statements land where they belong (on PostgreSQL they are renumbered into one).
+    expect(await driver.runAfter(insert(key), touch(run.id, 'queued'))).toBe(1);
+    expect((await Run.findByPk(run.id))!.attempts).toBe(1);
+    expect(await Run.count({ where: { idempotencyKey: key } })).toBe(1);
+    // The second matches nothing: the first is still written.
+    expect(await driver.runAfter(insert(`${key}-2`), touch(run.id, 'succeeded'))).toBe(0);
+    expect(await Run.count({ where: { idempotencyKey: `${key}-2` } })).toBe(1);
+    // The first fails (a duplicate key): the second is not applied.
+    await expect(driver.runAfter(insert(key), touch(run.id, 'queued'))).rejects.toMatchObject({ code: isPostgres() ? '23505' : 'SQLITE_CONSTRAINT' });
+    expect((await Run.findByPk(run.id))!.attempts).toBe(1);
+    // The second fails: one statement on PostgreSQL, so the first is not kept there either.
+    await expect(driver.runAfter(insert(`${key}-3`), { sql: 'UPDATE "runs" SET "no_such_column" = 1 WHERE "id" = $1', params: [run.id] })).rejects.toThrow(/no_such_column/);
+    expect(await Run.count({ where: { idempotencyKey: `${key}-3` } })).toBe(isPostgres() ? 0 : 1);
+  });
 });
 
 /** A Sequelize of its own on this test's database (its close is what is tested). */
