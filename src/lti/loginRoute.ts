@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { LtiPlatform } from '../models';
 import { launchError } from './launchErrors';
 import { sameOrigin } from './launchValidator';
-import { LOGIN_STATE_TTL_MS, LoginStates } from './loginStates';
+import { LOGIN_STATE_TTL_MS, LoginStates, STATE_COOKIE } from './loginStates';
 
 // OIDC login initiation (GET and POST). Replaces ltijs's, which uses Math.random nonces it never
 // checks and redirects to whatever target_link_uri it is given.
@@ -39,10 +39,8 @@ export function loginRoute(deps: { loginStates: LoginStates; publicUrl: string }
       if (!hintOk) throw launchError('bad_deployment_id');
 
       const login = combined?.login ?? (await deps.loginStates.create({ issuer: platform.issuer, clientId: platform.clientId, deploymentHint: deploymentHint ?? null, targetLinkUri }));
-      // ltijs reads this signed cookie at launch; it ties the launch to the browser that logged in.
-      // Partitioned (CHIPS): browsers that block third-party cookies (Chromium's default now, Safari,
-      // Firefox) still keep it inside the LMS's iframe, where login and launch share the LMS as top site.
-      res.cookie(`state${login.state}`, platform.issuer, { signed: true, httpOnly: true, secure: true, sameSite: 'none', partitioned: true, maxAge: LOGIN_STATE_TTL_MS, path: '/' });
+      // Read at launch: it ties the launch to the browser that logged in.
+      res.cookie(`state${login.state}`, platform.issuer, { ...STATE_COOKIE, signed: true, maxAge: LOGIN_STATE_TTL_MS });
 
       const auth = new URL(platform.authUrl);
       const query: Record<string, string | undefined> = {

@@ -8,6 +8,14 @@ import { Deployment, LtiPlatform } from '../models';
 
 export const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
 
+/**
+ * The login's state cookie (`state<state>`, signed): set at login, read and cleared at launch with
+ * these same attributes (a browser keeps a cookie cleared with others). Partitioned (CHIPS): browsers
+ * that block third-party cookies (Chromium's default now, Safari, Firefox) still keep it inside the
+ * LMS's iframe, where login and launch share the LMS as top site.
+ */
+export const STATE_COOKIE = { httpOnly: true, secure: true, sameSite: 'none', partitioned: true, path: '/' } as const;
+
 export interface LoginState {
   state: string;
   nonce: string;

@@ -10,7 +10,7 @@ import { launchError, LaunchError, LaunchErrorCode } from './launchErrors';
 import { resolveLaunch } from './launchResolver';
 import { checkLaunch } from './launchValidator';
 import { loginRoute } from './loginRoute';
-import { LoginStates } from './loginStates';
+import { LoginStates, STATE_COOKIE } from './loginStates';
 import type { Ltijs } from './ltijs';
 import { signLtik } from './ltik';
 import { landingPath } from './landing';
@@ -64,8 +64,8 @@ export function ltiRouter(deps: LtiRouterDeps): Router {
       res.locals.resolvedLaunch = resolved; // the access log line names the deployment and user
       const { launch } = resolved;
       const ltik = await signLtik(config.ltiKey, { issuer: validated.platform.issuer, clientId: validated.clientId, deploymentId: validated.deploymentId, sub: launch.claims.sub, launchId: launch.id });
-      // The login is over: drop its state cookie (same attributes as set, or browsers keep it).
-      res.clearCookie(`state${validated.state}`, { httpOnly: true, secure: true, sameSite: 'none', partitioned: true, path: '/' });
+      // The login is over: drop its state cookie.
+      res.clearCookie(`state${validated.state}`, STATE_COOKIE);
       res.redirect(303, `${landingPath(launch)}?ltik=${encodeURIComponent(ltik)}`);
     })().catch(next);
   };

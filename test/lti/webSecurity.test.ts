@@ -72,6 +72,18 @@ describe('web security (SECURITY.md W)', () => {
       expect(result.status).toBe(303);
     });
 
+    test('the launch clears the state cookie with the attributes it was set with (browsers keep it otherwise)', async () => {
+      const result = await h.launch('moodle-student');
+      expect(result.status).toBe(303);
+      const cleared = setCookies(result.launch!).find((line) => line.startsWith(`state${result.authRequest!.state}=`));
+      expect(cleared).toBeDefined();
+      const attributes = cookieAttributes(cleared!);
+      expect(new Date(attributes.get('expires')!).getTime()).toBeLessThan(Date.now());
+      expect({ secure: attributes.has('secure'), httpOnly: attributes.has('httponly'), partitioned: attributes.has('partitioned'), sameSite: attributes.get('samesite')?.toLowerCase(), path: attributes.get('path') }).toEqual({
+        secure: true, httpOnly: true, partitioned: true, sameSite: 'none', path: '/',
+      });
+    });
+
     test('every cookie set during a launch is Secure; SameSite=None; HttpOnly', async () => {
       const result = await h.launch('moodle-teacher');
       const page = await h.platform.follow(h.ctx.app, result);

@@ -56,6 +56,7 @@ export const FAILURE_WORDS: Record<string, string> = {
   unknown: 'An unknown problem.',
 };
 
+const FAILURE_WORDS_JSON = JSON.stringify(FAILURE_WORDS);
 export const failureWords = (code: string | null) => FAILURE_WORDS[code ?? 'unknown'] ?? FAILURE_WORDS.unknown!;
 
 const FLAG_WORDS: Record<CriterionFlag, string> = {
@@ -135,7 +136,7 @@ export function progressView(progress: Progress) {
     timeLeft: timeLeftWords(progress.etaSeconds),
     failures: Object.entries(progress.failures).map(([code, count]) => ({ code, count, words: failureWords(code) })),
     /** The sentences for public/progress.js, so the live page and this one share one list. */
-    failureWordsJson: JSON.stringify(FAILURE_WORDS),
+    failureWordsJson: FAILURE_WORDS_JSON,
     spend: dollars(progress.spendMicros),
     unpricedRuns: progress.unpricedRuns,
     working: sub('queued') + sub('running') > 0 || progress.waitingForBudget > 0,
