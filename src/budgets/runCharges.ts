@@ -2,8 +2,8 @@ import type { InferAttributes, Sequelize } from 'sequelize';
 import type { Price } from '../feedback/pricing';
 import type { BudgetHint } from '../feedback/runContext';
 import type { Assignment, Provider, Run } from '../models';
-import { driverOf, type Statement } from '../db/driver';
-import { callInsert, CallContext, CallRecord } from '../usage/ledger';
+import type { Statement } from '../db/driver';
+import { callInsert, CallContext, CallRecord, writeCall } from '../usage/ledger';
 import { maxPromptTokens, maxRunCostMicros } from './maxCost';
 import { endReservations, Gate, reserveForRun } from './reserve';
 
@@ -65,10 +65,10 @@ export class RunCharges {
     if (costMicros === null) this.unpriced = true;
     else this.costMicros += costMicros;
     if (this.reservationIds.length === 0) this.held = statement;
-    else await this.write(statement);
+    else await writeCall(statement);
   }
 
-  /** The last call's ledger row, not yet written, for finishRun to commit with the result; null when none. */
+  /** The last call's ledger row, not yet written, for finishRun to write with the result; null when none. */
   takeHeldRow(): Statement | null {
     const held = this.held;
     this.held = null;
@@ -86,10 +86,6 @@ export class RunCharges {
   /** Writes the held row now: before another provider call, which may take minutes. */
   async writeHeld(): Promise<void> {
     const held = this.takeHeldRow();
-    if (held) await this.write(held);
-  }
-
-  private async write(statement: Statement): Promise<void> {
-    await driverOf(this.sequelize).run(statement.sql, statement.params);
+    if (held) await writeCall(held);
   }
 }

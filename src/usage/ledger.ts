@@ -35,8 +35,13 @@ export interface CallRecord {
 /** Appends one provider call; returns its cost (null when unpriced). */
 export async function recordCall(type: Exclude<UsageEntryType, 'correction'>, ctx: CallContext, price: Price, call: CallRecord): Promise<number | null> {
   const { statement, costMicros } = callInsert(type, ctx, price, call);
-  await driverOf(UsageEntry.sequelize!).run(statement.sql, statement.params);
+  await writeCall(statement);
   return costMicros;
+}
+
+/** Writes a row built by callInsert now. */
+export async function writeCall(statement: Statement): Promise<void> {
+  await driverOf(UsageEntry.sequelize!).run(statement.sql, statement.params);
 }
 
 /**

@@ -6,7 +6,7 @@ import { driverOf } from '../../src/db/driver';
 import { Deployment, Run, Submission } from '../../src/models';
 import { createTestContext, TestContext } from '../support/context';
 import { testDatabaseUrl } from '../support/db';
-import { createAssignment, createDeployment, createUser } from '../support/factories';
+import { createAssignment, createDeployment, createSubmission, createUser } from '../support/factories';
 import { isPostgres } from '../support/paths';
 
 // The driver (src/db/driver.ts) writes and reads the same rows as the Sequelize models, in plain SQL
@@ -29,9 +29,7 @@ describe('plain SQL driver', () => {
     deployment = await createDeployment();
     const student = await createUser(deployment);
     const assignment = await createAssignment(deployment, student, { title: 'Driver' });
-    submission = await Submission.create({
-      deploymentId: deployment.id, assignmentId: assignment.id, userId: student.id, draftNumber: 1, text: 'Driver text.', textSha256: 'x'.repeat(64), status: 'queued',
-    });
+    submission = await createSubmission(assignment, student, 'Driver text.');
   });
   afterAll(async () => {
     await ctx.close();

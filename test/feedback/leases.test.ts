@@ -3,7 +3,7 @@ import { claimRun, finishRun } from '../../src/feedback/leases';
 import { Run, Submission, UsageEntry } from '../../src/models';
 import { callInsert } from '../../src/usage/ledger';
 import { createTestContext, TestContext } from '../support/context';
-import { createAssignment, createDeployment, createUser } from '../support/factories';
+import { createAssignment, createDeployment, createSubmission, createUser } from '../support/factories';
 
 // finishRun writes a run's result only while the caller's lease token holds. The last provider
 // call's ledger row is written with it (RunCharges holds it back when no budget reservation is open),
@@ -18,9 +18,7 @@ describe('finishing a run with its last ledger row', () => {
     const deployment = await createDeployment();
     const student = await createUser(deployment);
     const assignment = await createAssignment(deployment, student, { title: 'Leases' });
-    submission = await Submission.create({
-      deploymentId: deployment.id, assignmentId: assignment.id, userId: student.id, draftNumber: 1, text: 'Lease text.', textSha256: 'x'.repeat(64), status: 'queued',
-    });
+    submission = await createSubmission(assignment, student, 'Lease text.');
   });
   afterAll(async () => {
     await ctx.close();

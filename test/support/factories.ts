@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Assignment, Deployment, Provider, User } from '../../src/models';
+import { Assignment, Deployment, Provider, Submission, User } from '../../src/models';
 import { RUBRIC } from './feedback';
 import type { Keyring } from '../../src/secrets/keyring';
 import { keyFingerprint, keyHint, seal } from '../../src/secrets/vault';
@@ -34,6 +34,13 @@ export async function createAssignment(deployment: Deployment, creator: User, at
     deploymentId: deployment.id, resourceLinkId: null, contextId: null, title: 'Test assignment', instructions: 'Write.', rubric: RUBRIC, models: [],
     aggregation: 'mean', quorum: null, releaseMode: 'review', maxDrafts: 3, maxChars: 50000, gradePassback: false, lineItemUrl: null, createdByUserId: creator.id,
     ...attrs,
+  });
+}
+
+/** A queued first draft by `student` (tests that write its runs themselves). */
+export async function createSubmission(assignment: Assignment, student: User, text = 'Submission text.'): Promise<Submission> {
+  return Submission.create({
+    deploymentId: assignment.deploymentId, assignmentId: assignment.id, userId: student.id, draftNumber: 1, text, textSha256: 'x'.repeat(64), status: 'queued',
   });
 }
 
