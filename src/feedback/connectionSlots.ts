@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
-import { claimRun, heldSlotsSql } from './leases';
+import { claimRun, DUE_RUN_SQL } from './leases';
 
 // The per-connection concurrency limit across every worker process. A run holds one of its provider
 // connection's slots while it is `running` with an unexpired lease (from the claim until its result
@@ -20,12 +20,16 @@ export type SlotClaim = { token: string } | 'busy' | 'gone';
 /**
  * Claims the run if its connection has fewer than `limit` runs in flight in any process.
  * Returns the lease token, 'busy' (the connection is at its limit: try later) or 'gone' (not due).
+ * A run that is still due after a failed claim is 'busy', whatever the slots count now: counting
+ * them again could find a slot freed since the claim and call the run 'gone', and a PostgreSQL
+ * worker would then drop a run whose job it had already completed (the fan-out benchmark lost
+ * runs until the next sweep).
  */
 export async function claimRunWithinLimit(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
   const driver = driverOf(sequelize);
   const token = driver.dialect === 'postgres' ? await claimOnPostgres(sequelize, run, limit, leaseMs) : await claimRun(sequelize, run.id, leaseMs, { providerId: run.providerId, slots: limit });
   if (token) return { token };
-  return (await heldSlots(sequelize, run.providerId)) >= limit ? 'busy' : 'gone';
+  return (await isDue(sequelize, run.id)) ? 'busy' : 'gone';
 }
 
 /** One round trip: the function (migration 20261126100000) locks the provider row, counts and claims. */
@@ -36,8 +40,8 @@ async function claimOnPostgres(sequelize: Sequelize, run: { id: string; provider
   return rows[0]?.claimed ? token : null;
 }
 
-async function heldSlots(sequelize: Sequelize, providerId: string): Promise<number> {
+async function isDue(sequelize: Sequelize, runId: string): Promise<boolean> {
   const driver = driverOf(sequelize);
-  const rows = await driver.all<{ held: number | string }>(heldSlotsSql('$1', '$2'), [driver.date(new Date()), providerId]);
-  return Number(rows[0]?.held ?? 0);
+  const rows = await driver.all(`SELECT 1 AS "due" FROM "runs" WHERE "id" = $2 AND ${DUE_RUN_SQL}`, [driver.date(new Date()), runId]);
+  return rows.length > 0;
 }

@@ -3,13 +3,22 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
 import type { DatabaseSettings } from '../config';
+import { driverOf } from '../db/driver';
 
 // On PostgreSQL, each run is also a pg-boss job: workers on any machine fetch due jobs with
 // SKIP LOCKED, and a job is written in the same transaction as its run row (a rollback leaves
 // neither). The run row stays the truth: its lease and token decide who executes it, so a
 // duplicated or re-delivered job never makes a second provider call.
 
-export const RUN_QUEUE = 'feedback-run';
+/**
+ * The 'short' policy keeps at most one waiting job per run (pg-boss's unique index on the
+ * singleton key while a job is created; a second insert is a no-op), so the worker's sweep, which
+ * re-sends every due run, adds no duplicates. The first queue, 'feedback-run', had the 'standard'
+ * policy, where a singleton key alone dedupes nothing: the fan-out benchmark saw every sweep add a
+ * job per queued run, and workers spend the end of a class's batch claiming runs already done.
+ */
+export const RUN_QUEUE = 'feedback-runs';
+const FIRST_QUEUE = 'feedback-run';
 /**
  * Workers LISTEN here and look for work at once when runs are queued (the NOTIFY is sent with the
  * submission's transaction, so it arrives only once the runs are committed) or when a run ends and
@@ -17,6 +26,10 @@ export const RUN_QUEUE = 'feedback-run';
  * slots another process had freed waited for its next poll: the fan-out benchmark showed it.
  */
 export const WAKE_CHANNEL = 'feedforward_runs';
+// The payload names the connection whose slot freed; empty when runs were queued. A worker only
+// tries again the held runs of a connection it found full once that connection frees a slot.
+// (Every wake used to retry every full connection: the fan-out benchmark counted three refused
+// claims, six round trips, per call.)
 
 export interface RunJob {
   jobId: string;
@@ -24,7 +37,7 @@ export interface RunJob {
 }
 
 export class RunJobs {
-  /** Emits 'wake' when another process queued runs or freed a slot (only where jobs are worked). */
+  /** Emits 'wake' (with the connection's id when a slot freed) when another process queued runs or freed a slot (only where jobs are worked). */
   readonly wakes = new EventEmitter();
   private listener: WakeListener | undefined;
 
@@ -35,15 +48,22 @@ export class RunJobs {
     const boss = new PgBoss({ connectionString: settings.url, schema: 'pgboss', max: 4, supervise: opts.supervise, schedule: false });
     boss.on('error', () => undefined); // maintenance errors are retried by pg-boss; never crash the process
     await boss.start();
-    await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: 3600 });
+    await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: 'short', retryLimit: 0, expireInSeconds: 3600 });
+    // A queue's policy cannot change: the first queue is dropped, and the sweep re-sends its runs.
+    if (await boss.getQueue(FIRST_QUEUE)) await boss.deleteQueue(FIRST_QUEUE);
     const jobs = new RunJobs(boss);
-    if (opts.supervise) jobs.listener = new WakeListener(settings.url, () => jobs.wakes.emit('wake'));
+    if (opts.supervise) jobs.listener = new WakeListener(settings.url, (providerId) => jobs.wakes.emit('wake', providerId));
     return jobs;
   }
 
   /** Tells every worker to look for work now (sent when `transaction` commits, if given). */
   async notify(sequelize: Sequelize, transaction?: Transaction): Promise<void> {
     await sequelize.query(`SELECT pg_notify('${WAKE_CHANNEL}', '')`, { transaction, type: QueryTypes.SELECT, logging: false });
+  }
+
+  /** Tells every worker that connection `providerId` has a free slot (once per finished run: on the driver). */
+  async notifySlotFreed(sequelize: Sequelize, providerId: string): Promise<void> {
+    await driverOf(sequelize).all(`SELECT pg_notify('${WAKE_CHANNEL}', $1)`, [providerId]);
   }
 
   /** Adds one job per run inside the caller's transaction. */
@@ -87,7 +107,7 @@ class WakeListener {
 
   constructor(
     private readonly url: string,
-    private readonly onWake: () => void,
+    private readonly onWake: (providerId?: string) => void,
   ) {
     void this.connect();
   }
@@ -96,7 +116,7 @@ class WakeListener {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.url });
     this.client = client;
-    client.on('notification', () => this.onWake());
+    client.on('notification', (message) => this.onWake(message.payload || undefined));
     client.on('error', () => this.reconnect(client));
     client.on('end', () => this.reconnect(client));
     try {

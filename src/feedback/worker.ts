@@ -46,6 +46,19 @@ export class FeedbackWorker {
   private again = false;
   private stopped = true;
   private readonly wake = () => void this.tick();
+  /**
+   * PostgreSQL: connections whose claim was refused (full in some process). Their held runs are not
+   * tried again until the connection frees a slot (a wake naming it) or the next poll.
+   */
+  private readonly fullConnections = new Set<string>();
+  private readonly slotWake = (providerId?: string) => {
+    if (providerId) this.fullConnections.delete(providerId);
+    void this.tick();
+  };
+  private readonly pollWake = () => {
+    this.fullConnections.clear(); // slots also free when a crashed worker's leases expire
+    void this.tick();
+  };
   /** pg-boss on PostgreSQL; undefined on SQLite, where the runs table is polled directly. */
   private jobs: RunJobs | undefined;
   private lastSweep = 0;
@@ -60,8 +73,8 @@ export class FeedbackWorker {
     this.stopped = false;
     this.jobs = runJobsFor(this.opts.sequelize);
     runQueue.on('queued', this.wake);
-    this.jobs?.wakes.on('wake', this.wake);
-    this.timer = setInterval(this.wake, this.opts.pollMs ?? 1000);
+    this.jobs?.wakes.on('wake', this.slotWake);
+    this.timer = setInterval(this.pollWake, this.opts.pollMs ?? 1000);
     this.timer.unref();
     this.wake();
     this.retention = scheduleRetention(this.opts);
@@ -75,7 +88,7 @@ export class FeedbackWorker {
   async stop(graceMs = 30000): Promise<{ released: number }> {
     this.stopped = true;
     runQueue.off('queued', this.wake);
-    this.jobs?.wakes.off('wake', this.wake);
+    this.jobs?.wakes.off('wake', this.slotWake);
     if (this.timer) clearInterval(this.timer);
     await this.retention?.stop();
     await this.currentTick;
@@ -175,7 +188,8 @@ export class FeedbackWorker {
   private async takeJobs(jobs: RunJobs): Promise<void> {
     if (Date.now() - this.lastSweep > 5000) {
       this.lastSweep = Date.now();
-      await jobs.enqueue(this.opts.sequelize, (await dueRuns(this.opts.sequelize, 500)).map((r) => r.id));
+      // Not the runs held here: their jobs are done, so pg-boss would take them as new ones.
+      await jobs.enqueue(this.opts.sequelize, (await dueRuns(this.opts.sequelize, 500)).map((r) => r.id).filter((id) => !this.held.has(id)));
     }
     // Held too long (their connection stays full in other processes): back to pg-boss, so that they
     // never keep this worker from fetching runs of other connections.
@@ -184,20 +198,21 @@ export class FeedbackWorker {
       for (const h of stale) this.held.delete(h.run.id);
       await jobs.enqueue(this.opts.sequelize, stale.map((h) => h.run.id));
     }
-    const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - this.inFlight.size - this.held.size;
+    let calls = 0;
+    for (const n of this.inFlightByProvider.values()) calls += n;
+    const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - calls - this.held.size;
     const fetched = await jobs.fetch(room);
     if (fetched.length) {
       const since = Date.now();
       for (const run of await runsByIds(this.opts.sequelize, fetched.map((j) => j.runId))) this.held.set(run.id, { run, since });
       await jobs.complete(fetched.map((j) => j.jobId));
     }
-    const full = new Set<string>();
     for (const { run } of [...this.held.values()]) {
       if (this.stopped) return;
-      if (full.has(run.providerId) || this.capacity(run.providerId) <= 0) continue;
+      if (this.fullConnections.has(run.providerId) || this.capacity(run.providerId) <= 0) continue;
       const claim = await this.claim(run);
       if (claim === 'busy') {
-        full.add(run.providerId);
+        this.fullConnections.add(run.providerId);
         continue;
       }
       this.held.delete(run.id);
@@ -214,10 +229,26 @@ export class FeedbackWorker {
     this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 0) + 1);
     this.startsByProvider.set(providerId, [...(this.startsByProvider.get(providerId) ?? []), Date.now()]);
     this.leases.set(runId, token);
+    let slotFreed = false;
+    // The run's slot is free once its result is written: give it to the next run at once, before the
+    // bookkeeping below (finalising a submission takes several queries; the fan-out benchmark saw the
+    // slot idle meanwhile).
+    const freeSlot = () => {
+      if (slotFreed) return;
+      slotFreed = true;
+      this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 1) - 1);
+      this.slotWake(providerId);
+      // Other worker processes may hold runs for this connection; not needed when this one does
+      // (its tick, just started, takes the slot).
+      if (this.jobs && ![...this.held.values()].some((h) => h.run.providerId === providerId)) {
+        void this.jobs.notifySlotFreed(this.opts.sequelize, providerId).catch(() => undefined);
+      }
+    };
     const work = (async () => {
       const status = await executeRun(this.opts, runId, token, this.stopping.signal);
       if (status === 'running') return; // taken over by another worker, or interrupted by stop()
       this.leases.delete(runId);
+      freeSlot();
       this.opts.logger.info({ runId, status }, 'run executed');
       if (status === 'budget_wait') return; // queued again when room frees up (src/budgets/waiters.ts)
       if (status === 'queued') {
@@ -234,11 +265,8 @@ export class FeedbackWorker {
       .catch((err: unknown) => this.opts.logger.error({ err, runId }, 'run handling failed'))
       .finally(() => {
         if (!this.stopping.signal.aborted) this.leases.delete(runId);
-        this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 1) - 1);
         this.inFlight.delete(work);
-        this.wake();
-        // A slot is free: other worker processes may hold runs for this connection.
-        if (this.jobs) void this.jobs.notify(this.opts.sequelize).catch(() => undefined);
+        freeSlot();
       });
     this.inFlight.add(work);
   }

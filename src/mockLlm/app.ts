@@ -162,50 +162,42 @@ export function createMockLlm(opts: MockLlmOptions = {}): express.Express {
       const lastUserText = lastUser ? textOf(lastUser.content) : '';
       const has = (marker: string) => lastUserText.includes(marker);
 
+      function completion() {
+        const criteria = findCriteria(messages, request.response_format);
+        let submission = lastUserText;
+        for (const marker of Object.values(MOCK_MARKERS)) submission = submission.replaceAll(marker, '');
+        submission = submission.trim();
+        const content = has(MOCK_MARKERS.invalidJson) ? proseFeedback(criteria) : JSON.stringify(buildFeedback({ criteria, submission, seed, requestNumber: n }));
+        const promptChars = messages.reduce((sum, m) => sum + textOf(m.content).length, 0);
+        const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
+        const completionTokens = Math.max(1, Math.ceil(content.length / 4));
+        return {
+          id: `chatcmpl-mock-${seed}-${n}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: request.model,
+          system_fingerprint: 'fp_mock',
+          choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
+          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        };
+      }
+      const arrived = performance.now();
       const wait = has(MOCK_MARKERS.slow) ? slowMs : Math.max(0, latencyMs + (unit(seed, 'latency', n) * 2 - 1) * jitterMs);
-      if (!(await delay(res, wait))) return; // the client went away
+      const failing = has(MOCK_MARKERS.rateLimited) || has(MOCK_MARKERS.serverError) || (failRate > 0 && unit(seed, 'fail', n) < failRate);
+      // The answer is written before the wait, so that it arrives `wait` after the request, as a
+      // provider's does (its latency includes the generation), not `wait` plus the mock's own work.
+      const answer = failing ? null : completion();
+      if (!(await delay(res, wait - (performance.now() - arrived)))) return; // the client went away
 
-      if (has(MOCK_MARKERS.rateLimited)) {
+      if (answer) res.json(answer);
+      else if (has(MOCK_MARKERS.rateLimited)) {
         res.setHeader('retry-after', '1');
         sendError(res, 429, {
           message: 'Rate limit reached for requests (mock). Please try again in 1s.',
           type: 'requests',
           code: 'rate_limit_exceeded',
         });
-        return;
-      }
-      if (has(MOCK_MARKERS.serverError) || (failRate > 0 && unit(seed, 'fail', n) < failRate)) {
-        sendError(res, 500, { message: 'The server had an error while processing your request (mock).', type: 'server_error' });
-        return;
-      }
-
-      const criteria = findCriteria(messages, request.response_format);
-      let submission = lastUserText;
-      for (const marker of Object.values(MOCK_MARKERS)) submission = submission.replaceAll(marker, '');
-      submission = submission.trim();
-      const content = has(MOCK_MARKERS.invalidJson)
-        ? proseFeedback(criteria)
-        : JSON.stringify(buildFeedback({ criteria, submission, seed, requestNumber: n }));
-
-      const promptChars = messages.reduce((sum, m) => sum + textOf(m.content).length, 0);
-      const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
-      const completionTokens = Math.max(1, Math.ceil(content.length / 4));
-      res.json({
-        id: `chatcmpl-mock-${seed}-${n}`,
-        object: 'chat.completion',
-        created: Math.floor(Date.now() / 1000),
-        model: request.model,
-        system_fingerprint: 'fp_mock',
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content, refusal: null },
-            finish_reason: 'stop',
-            logprobs: null,
-          },
-        ],
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-      });
+      } else sendError(res, 500, { message: 'The server had an error while processing your request (mock).', type: 'server_error' });
     })().catch(() => {
       if (!res.headersSent) sendError(res, 500, { message: 'The mock failed unexpectedly.', type: 'server_error' });
     });

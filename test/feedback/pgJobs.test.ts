@@ -24,7 +24,7 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
   let assignmentId: string;
 
   const jobsFor = async (runIds: string[]) =>
-    h.ctx.sequelize.query<{ state: string }>("SELECT state FROM pgboss.job WHERE name = 'feedback-run' AND data->>'runId' IN (:ids)", {
+    h.ctx.sequelize.query<{ state: string }>("SELECT state FROM pgboss.job WHERE name = 'feedback-runs' AND data->>'runId' IN (:ids)", {
       replacements: { ids: runIds.length ? runIds : ['none'] },
       type: QueryTypes.SELECT,
     });
@@ -56,6 +56,15 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
     const runs = await Run.findAll({ where: { submissionId: sub.body.id } });
     expect(runs).toHaveLength(2);
     expect(await jobsFor(runs.map((r) => r.id))).toEqual([{ state: 'created' }, { state: 'created' }]);
+  });
+
+  test('sending a waiting run again adds no second job (the sweep re-sends every due run)', async () => {
+    const sub = await as(h, student).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: `Sent twice ${randomUUID()}` });
+    expect(sub.status).toBe(201);
+    const runIds = (await Run.findAll({ where: { submissionId: sub.body.id } })).map((r) => r.id);
+    await runJobsFor(h.ctx.sequelize)!.enqueue(h.ctx.sequelize, runIds);
+    await runJobsFor(h.ctx.sequelize)!.enqueue(h.ctx.sequelize, [runIds[0]!]);
+    expect(await jobsFor(runIds)).toEqual([{ state: 'created' }, { state: 'created' }]);
   });
 
   test('a failure after the jobs were written rolls back the submission, its runs and its jobs', async () => {

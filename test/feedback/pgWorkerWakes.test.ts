@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
-import { WAKE_CHANNEL } from '../../src/feedback/runJobs';
+import { runJobsFor, WAKE_CHANNEL } from '../../src/feedback/runJobs';
 import { runQueue } from '../../src/feedback/queue';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run } from '../../src/models';
@@ -35,7 +35,7 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
     worker = undefined;
     // Leave nothing for the next test's worker to take.
     await h.ctx.sequelize.query(`UPDATE "runs" SET "status" = 'failed', "lease_token" = NULL, "lease_expires_at" = NULL WHERE "status" IN ('queued', 'running')`);
-    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-run' AND state = 'created'`);
+    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-runs' AND state = 'created'`);
   });
   afterAll(async () => {
     llm.release();
@@ -50,7 +50,7 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
   }
 
   const jobStates = async (runIds: string[]) =>
-    h.ctx.sequelize.query<{ runId: string; state: string }>(`SELECT data->>'runId' AS "runId", state FROM pgboss.job WHERE name = 'feedback-run' AND data->>'runId' IN (:ids)`, {
+    h.ctx.sequelize.query<{ runId: string; state: string }>(`SELECT data->>'runId' AS "runId", state FROM pgboss.job WHERE name = 'feedback-runs' AND data->>'runId' IN (:ids)`, {
       replacements: { ids: runIds },
       type: QueryTypes.SELECT,
     });
@@ -62,7 +62,7 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
     expect(sub.status).toBe(201);
     const [elsewhere, ...waiting] = await Run.findAll({ where: { submissionId: sub.body.id }, order: [['runIndex', 'ASC']] });
     await elsewhere!.update({ status: 'running', leaseToken: randomUUID(), leaseExpiresAt: new Date(Date.now() + 600_000), attempts: 1 });
-    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-run' AND data->>'runId' = :id`, { replacements: { id: elsewhere!.id } });
+    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-runs' AND data->>'runId' = :id`, { replacements: { id: elsewhere!.id } });
     return { course, waiting: waiting.map((r) => r.id) };
   }
 
@@ -87,6 +87,20 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
     expect(await Run.count({ where: { id: a.waiting, status: 'queued', attempts: 0 } })).toBe(2);
   });
 
+  test('a held run is taken when another process frees a slot of its connection and says so (poll interval 10 minutes)', async () => {
+    const a = await fullConnection(2);
+    const requestsAtStart = llm.requests;
+    const w = startWorker({ pollMs: 600_000, concurrencyPerConnection: 1 });
+    await heldByWorker(a.waiting);
+    await w.idle(); // its claim was refused: the connection is full
+    expect(llm.requests).toBe(requestsAtStart);
+    // The run "in another process" ends; that process names the connection in its wake-up.
+    const [elsewhere] = await Run.findAll({ where: { submissionId: (await Run.findByPk(a.waiting[0]!))!.submissionId, status: 'running' } });
+    await elsewhere!.update({ status: 'succeeded', leaseToken: null, leaseExpiresAt: null });
+    await runJobsFor(h.ctx.sequelize)!.notifySlotFreed(h.ctx.sequelize, a.course.providerId);
+    await until('the held run executed', async () => (await Run.findByPk(a.waiting[0]!))!.status === 'succeeded', 15000);
+  });
+
   test('stop() sends the jobs of the runs it held back to pg-boss', async () => {
     const a = await fullConnection(3);
     // No poll: the worker looks only at start and when woken, so nothing re-sends the held runs but stop().
@@ -96,7 +110,7 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
     // The worker took (and completed) a job for each run it holds.
     expect(new Set((await jobStates(a.waiting)).filter((j) => j.state === 'completed').map((j) => j.runId))).toEqual(new Set(a.waiting));
     // The start-up sweep may have added duplicate jobs the worker had no room for: drop them.
-    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-run' AND state = 'created'`);
+    await h.ctx.sequelize.query(`DELETE FROM pgboss.job WHERE name = 'feedback-runs' AND state = 'created'`);
 
     await w.stop(1000);
     worker = undefined;
