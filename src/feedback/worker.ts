@@ -37,6 +37,8 @@ export class FeedbackWorker {
   /** Start times of recent calls per connection, for the per-minute rate. */
   private readonly startsByProvider = new Map<string, number[]>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Runs of each submission executing in this process (the last to end checks whether the submission is complete). */
+  private readonly runningBySubmission = new Map<string, number>();
   /** Lease token of each run this process is executing, to release on shutdown. */
   private readonly leases = new Map<string, string>();
   private readonly stopping = new AbortController();
@@ -255,8 +257,13 @@ export class FeedbackWorker {
         void this.jobs.notifySlotFreed(this.opts.sequelize, providerId).catch(() => undefined);
       }
     };
+    this.runningBySubmission.set(submissionId, (this.runningBySubmission.get(submissionId) ?? 0) + 1);
     const work = (async () => {
-      const status = await executeRun(this.opts, runId, token, this.stopping.signal);
+      const status = await executeRun(this.opts, runId, token, this.stopping.signal).finally(() => {
+        const left = (this.runningBySubmission.get(submissionId) ?? 1) - 1;
+        if (left > 0) this.runningBySubmission.set(submissionId, left);
+        else this.runningBySubmission.delete(submissionId);
+      });
       if (status === 'running') return; // taken over by another worker, or interrupted by stop()
       this.leases.delete(runId);
       freeSlot();
@@ -270,6 +277,9 @@ export class FeedbackWorker {
         setTimeout(this.wake, delay + 5).unref();
         return;
       }
+      // Another run of this submission still executing here checks when it ends (whatever its end:
+      // a run that returns without a final state is ended later by a run that checks).
+      if (this.runningBySubmission.has(submissionId)) return;
       const outcome = await finalizeIfComplete(submissionId);
       if (outcome.finalized && outcome.autoRelease) await releaseSubmission({ lti: this.opts.lti }, outcome.submission, outcome.assignment, null);
     })()
