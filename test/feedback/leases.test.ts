@@ -1,29 +1,35 @@
 import { randomUUID } from 'node:crypto';
+import { driverOf } from '../../src/db/driver';
+import { claimRunWithinLimit } from '../../src/feedback/connectionSlots';
 import { claimRun, finishRun } from '../../src/feedback/leases';
 import { Run, Submission, UsageEntry } from '../../src/models';
 import { callInsert } from '../../src/usage/ledger';
 import { createTestContext, TestContext } from '../support/context';
 import { createAssignment, createDeployment, createSubmission, createUser } from '../support/factories';
 
-// finishRun writes a run's result only while the caller's lease token holds. The last provider
-// call's ledger row is written with it (RunCharges holds it back when no budget reservation is open),
-// and is written whatever happened to the lease: the call was made and must be counted.
+// Leases, claims and results of runs.
+// - finishRun writes a run's result only while the caller's lease token holds. The last provider
+//   call's ledger row is written with it (RunCharges holds it back when no budget reservation is
+//   open), and is written whatever happened to the lease: the call was made and must be counted.
+// - A refused claim says why: 'busy' (the run is still due, its connection was full) or 'gone' (no
+//   longer due). A PostgreSQL worker drops a 'gone' run whose job it already completed, so a due run
+//   must never be called 'gone', even when a slot frees between the claim and the check.
+
+let ctx: TestContext;
+let submission: Submission;
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  const deployment = await createDeployment();
+  const student = await createUser(deployment);
+  const assignment = await createAssignment(deployment, student, { title: 'Leases' });
+  submission = await createSubmission(assignment, student, 'Lease text.');
+});
+afterAll(async () => {
+  await ctx.close();
+});
 
 describe('finishing a run with its last ledger row', () => {
-  let ctx: TestContext;
-  let submission: Submission;
-
-  beforeAll(async () => {
-    ctx = await createTestContext();
-    const deployment = await createDeployment();
-    const student = await createUser(deployment);
-    const assignment = await createAssignment(deployment, student, { title: 'Leases' });
-    submission = await createSubmission(assignment, student, 'Lease text.');
-  });
-  afterAll(async () => {
-    await ctx.close();
-  });
-
   async function claimedRun() {
     const run = await Run.create({
       deploymentId: submission.deploymentId, submissionId: submission.id, instanceId: randomUUID(), providerId: randomUUID(), runIndex: 0,
@@ -54,5 +60,57 @@ describe('finishing a run with its last ledger row', () => {
     expect(await finishRun(ctx.sequelize, run.id, randomUUID(), { status: 'succeeded', finishedAt: new Date() }, ledgerRow(run.id))).toBe(false);
     expect(await Run.findByPk(run.id)).toMatchObject({ status: 'running' });
     expect(await UsageEntry.count({ where: { runId: run.id } })).toBe(1);
+  });
+});
+
+describe('the outcome of a refused claim', () => {
+  const newRun = (providerId: string, fields: Partial<Run> = {}) =>
+    Run.create({
+      deploymentId: submission.deploymentId, submissionId: submission.id, instanceId: randomUUID(), providerId, runIndex: 0,
+      idempotencyKey: `claim:${randomUUID()}`, status: 'queued', instanceSnapshot: { name: 'I', providerId, model: 'm', params: {}, weight: 1 },
+      ...fields,
+    });
+
+  test('a due run refused because its connection was full is busy, even if the slot frees right after', async () => {
+    const providerId = randomUUID();
+    const elsewhere = await newRun(providerId, { status: 'running', leaseToken: randomUUID(), leaseExpiresAt: new Date(Date.now() + 600_000), attempts: 1 });
+    const waiting = await newRun(providerId);
+
+    // The run "elsewhere" finishes just after the claim statement, before the refusal is explained.
+    const driver = driverOf(ctx.sequelize);
+    const { all, run } = driver;
+    let freed = false;
+    const freeAfterClaim = async (sql: string) => {
+      if (freed || !(sql.includes('feedforward_claim_run') || sql.startsWith(`UPDATE "runs" SET "status" = 'running'`))) return;
+      freed = true;
+      await run(`UPDATE "runs" SET "status" = 'succeeded', "lease_token" = NULL, "lease_expires_at" = NULL WHERE "id" = $1`, [elsewhere.id]);
+    };
+    driver.all = async (sql, params) => {
+      const rows = await all(sql, params);
+      await freeAfterClaim(sql);
+      return rows as never;
+    };
+    driver.run = async (sql, params) => {
+      const changed = await run(sql, params);
+      await freeAfterClaim(sql);
+      return changed;
+    };
+    try {
+      expect(await claimRunWithinLimit(ctx.sequelize, waiting, 1, 60_000)).toBe('busy');
+    } finally {
+      driver.all = all;
+      driver.run = run;
+    }
+    expect(freed).toBe(true);
+    // Still queued, and the freed slot is now its.
+    expect((await Run.findByPk(waiting.id))!.status).toBe('queued');
+    expect(await claimRunWithinLimit(ctx.sequelize, waiting, 1, 60_000)).toEqual({ token: expect.any(String) });
+  });
+
+  test('a run that is no longer due is gone', async () => {
+    const done = await newRun(randomUUID(), { status: 'succeeded' });
+    expect(await claimRunWithinLimit(ctx.sequelize, done, 1, 60_000)).toBe('gone');
+    const later = await newRun(randomUUID(), { nextAttemptAt: new Date(Date.now() + 600_000) });
+    expect(await claimRunWithinLimit(ctx.sequelize, later, 1, 60_000)).toBe('gone');
   });
 });
