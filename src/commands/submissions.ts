@@ -82,7 +82,7 @@ export async function createSubmission(sequelize: Sequelize, session: LaunchSess
       );
       const runs = await Run.bulkCreate(rows, { transaction });
       // On PostgreSQL the jobs are written in this same transaction: a rollback leaves neither.
-      await runJobsFor(sequelize)?.enqueue(sequelize, runs, transaction);
+      await runJobsFor(sequelize)?.enqueue(sequelize, runs.map((r) => r.id), transaction);
       return created;
     });
     notifyRunsQueued();

@@ -31,16 +31,10 @@ export const WAKE_CHANNEL = 'feedforward_runs';
 // (Every wake used to retry every full connection: the fan-out benchmark counted three refused
 // claims, six round trips, per call.)
 
-/** A run as a job carries what a worker needs to hold it, so that taking a job reads no run row. */
 export interface RunJob {
   jobId: string;
   runId: string;
-  providerId?: string;
-  submissionId?: string;
 }
-
-/** A run to send: its id, or the row (then the job carries its connection and submission). */
-export type RunToSend = string | { id: string; providerId: string; submissionId: string };
 
 export class RunJobs {
   /** Emits 'wake' (with the connection's id when a slot freed) when another process queued runs or freed a slot (only where jobs are worked). */
@@ -72,9 +66,9 @@ export class RunJobs {
     await driverOf(sequelize).all(`SELECT pg_notify('${WAKE_CHANNEL}', $1)`, [providerId]);
   }
 
-  /** Adds one job per run inside the caller's transaction (none for a run whose job is still waiting). */
-  async enqueue(sequelize: Sequelize, runs: RunToSend[], transaction?: Transaction, startAfter?: Date): Promise<void> {
-    if (runs.length === 0) return;
+  /** Adds one job per run inside the caller's transaction. */
+  async enqueue(sequelize: Sequelize, runIds: string[], transaction?: Transaction, startAfter?: Date): Promise<void> {
+    if (runIds.length === 0) return;
     const db = {
       executeSql: async (text: string, values: unknown[]) => ({
         // pg-boss passes undefined for unset options; Sequelize's bind wants null.
@@ -82,10 +76,7 @@ export class RunJobs {
       }),
     };
     await this.boss.insert(
-      runs.map((run) => {
-        const data = typeof run === 'string' ? { runId: run } : { runId: run.id, providerId: run.providerId, submissionId: run.submissionId };
-        return { name: RUN_QUEUE, data, singletonKey: data.runId, ...(startAfter ? { startAfter } : {}) };
-      }),
+      runIds.map((runId) => ({ name: RUN_QUEUE, data: { runId }, singletonKey: runId, ...(startAfter ? { startAfter } : {}) })),
       transaction ? { db } : {},
     );
     if (!startAfter) await this.notify(sequelize, transaction);
@@ -94,8 +85,8 @@ export class RunJobs {
   /** Takes up to `max` due jobs (SKIP LOCKED: never the same job to two workers). */
   async fetch(max: number): Promise<RunJob[]> {
     if (max <= 0) return [];
-    const jobs = await this.boss.fetch<Omit<RunJob, 'jobId'>>(RUN_QUEUE, { batchSize: max });
-    return jobs.map((job) => ({ ...job.data, jobId: job.id }));
+    const jobs = await this.boss.fetch<{ runId: string }>(RUN_QUEUE, { batchSize: max });
+    return jobs.map((job) => ({ jobId: job.id, runId: job.data.runId }));
   }
 
   async complete(jobIds: string[]): Promise<void> {

@@ -96,7 +96,7 @@ export class FeedbackWorker {
     await this.currentTick;
     if (this.jobs && this.held.size) {
       // Their jobs are completed: send them again so another worker takes them now, not at its next sweep.
-      await this.jobs.enqueue(this.opts.sequelize, [...this.held.values()].map((h) => h.run)).catch(() => undefined);
+      await this.jobs.enqueue(this.opts.sequelize, [...this.held.keys()]).catch(() => undefined);
       this.held.clear();
     }
     await settleWithin([...this.inFlight], graceMs);
@@ -191,14 +191,14 @@ export class FeedbackWorker {
     if (Date.now() - this.lastSweep > 5000) {
       this.lastSweep = Date.now();
       // Not the runs held here: their jobs are done, so pg-boss would take them as new ones.
-      await jobs.enqueue(this.opts.sequelize, (await dueRuns(this.opts.sequelize, 500)).filter((run) => !this.held.has(run.id)));
+      await jobs.enqueue(this.opts.sequelize, (await dueRuns(this.opts.sequelize, 500)).map((r) => r.id).filter((id) => !this.held.has(id)));
     }
     // Held too long (their connection stays full in other processes): back to pg-boss, so that they
     // never keep this worker from fetching runs of other connections.
     const stale = [...this.held.values()].filter((h) => Date.now() - h.since > HOLD_MS);
     if (stale.length) {
       for (const h of stale) this.held.delete(h.run.id);
-      await jobs.enqueue(this.opts.sequelize, stale.map((h) => h.run));
+      await jobs.enqueue(this.opts.sequelize, stale.map((h) => h.run.id));
     }
     // A freed slot goes to a run held here first, before the round trips of fetching more.
     await this.claimHeld();
@@ -208,10 +208,8 @@ export class FeedbackWorker {
     const fetched = await jobs.fetch(room);
     if (fetched.length) {
       const since = Date.now();
-      // Jobs carry their run's connection and submission; a job sent with the id alone is looked up.
-      const bare = fetched.filter((j) => !j.providerId || !j.submissionId).map((j) => j.runId);
-      const runs = fetched.flatMap((j) => (j.providerId && j.submissionId ? [{ id: j.runId, providerId: j.providerId, submissionId: j.submissionId }] : []));
-      for (const run of [...runs, ...(await runsByIds(this.opts.sequelize, bare))]) this.held.set(run.id, { run, since });
+      // A job names its run only (nothing in pg-boss's tables leads to a student: the privacy export's check).
+      for (const run of await runsByIds(this.opts.sequelize, fetched.map((j) => j.runId))) this.held.set(run.id, { run, since });
       const completed = jobs.complete(fetched.map((j) => j.jobId));
       await this.claimHeld();
       await completed;
@@ -273,7 +271,7 @@ export class FeedbackWorker {
         // Wake when the backoff ends (the poll would find it too, a little later).
         const run = await Run.findByPk(runId, { attributes: ['nextAttemptAt'] });
         const delay = run?.nextAttemptAt ? Math.max(0, run.nextAttemptAt.getTime() - Date.now()) : 1000;
-        if (this.jobs) await this.jobs.enqueue(this.opts.sequelize, [{ id: runId, providerId, submissionId }], undefined, new Date(Date.now() + delay));
+        if (this.jobs) await this.jobs.enqueue(this.opts.sequelize, [runId], undefined, new Date(Date.now() + delay));
         setTimeout(this.wake, delay + 5).unref();
         return;
       }

@@ -50,14 +50,12 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
     await h.close();
   });
 
-  test('a submission writes one job per run in its own transaction, carrying its connection and submission', async () => {
+  test('a submission writes one job per run in its own transaction', async () => {
     const sub = await as(h, student).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: `Jobs ${randomUUID()}` });
     expect(sub.status).toBe(201);
     const runs = await Run.findAll({ where: { submissionId: sub.body.id } });
     expect(runs).toHaveLength(2);
     expect(await jobsFor(runs.map((r) => r.id))).toEqual([{ state: 'created' }, { state: 'created' }]);
-    const data = await h.ctx.sequelize.query<{ data: Record<string, string> }>("SELECT data FROM pgboss.job WHERE name = 'feedback-runs' AND data->>'runId' = :id", { replacements: { id: runs[0]!.id }, type: QueryTypes.SELECT });
-    expect(data).toEqual([{ data: { runId: runs[0]!.id, providerId: runs[0]!.providerId, submissionId: sub.body.id } }]);
   });
 
   test('sending a waiting run again adds no second job (the sweep re-sends every due run)', async () => {
@@ -73,9 +71,9 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
     const jobs = runJobsFor(h.ctx.sequelize)!;
     const original = jobs.enqueue.bind(jobs);
     let enqueued: string[] = [];
-    const spy = jest.spyOn(jobs, 'enqueue').mockImplementationOnce(async (sequelize, runs, transaction) => {
-      await original(sequelize, runs, transaction);
-      enqueued = runs.map((run) => (typeof run === 'string' ? run : run.id));
+    const spy = jest.spyOn(jobs, 'enqueue').mockImplementationOnce(async (sequelize, runIds, transaction) => {
+      await original(sequelize, runIds, transaction);
+      enqueued = runIds;
       throw new Error('crash after the jobs were written');
     });
     const before = await Submission.count();
