@@ -16,9 +16,11 @@ import { driverOf } from '../db/driver';
  * re-sends every due run, adds no duplicates. The first queue, 'feedback-run', had the 'standard'
  * policy, where a singleton key alone dedupes nothing: the fan-out benchmark saw every sweep add a
  * job per queued run, and workers spend the end of a class's batch claiming runs already done.
+ * A queue's policy cannot change, hence the new name. The first queue is left as it is (pg-boss
+ * refuses to delete a queue that has jobs): nothing fetches from it, and the sweep sends its due
+ * runs to this one.
  */
 export const RUN_QUEUE = 'feedback-runs';
-const FIRST_QUEUE = 'feedback-run';
 /**
  * Workers LISTEN here and look for work at once when runs are queued (the NOTIFY is sent with the
  * submission's transaction, so it arrives only once the runs are committed) or when a run ends and
@@ -48,9 +50,7 @@ export class RunJobs {
     const boss = new PgBoss({ connectionString: settings.url, schema: 'pgboss', max: 4, supervise: opts.supervise, schedule: false });
     boss.on('error', () => undefined); // maintenance errors are retried by pg-boss; never crash the process
     await boss.start();
-    await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: 'short', retryLimit: 0, expireInSeconds: 3600 });
-    // A queue's policy cannot change: the first queue is dropped, and the sweep re-sends its runs.
-    if (await boss.getQueue(FIRST_QUEUE)) await boss.deleteQueue(FIRST_QUEUE);
+    await ensureRunQueue(boss);
     const jobs = new RunJobs(boss);
     if (opts.supervise) jobs.listener = new WakeListener(settings.url, (providerId) => jobs.wakes.emit('wake', providerId));
     return jobs;
@@ -96,6 +96,24 @@ export class RunJobs {
   async stop(): Promise<void> {
     await this.listener?.close();
     await this.boss.stop({ graceful: false, wait: true });
+  }
+}
+
+/**
+ * Creates the run queue unless it exists. pg-boss's create_queue deadlocks when processes starting
+ * together on a new database create the same queue (a test starts three): the loser tries again and
+ * then finds the queue made.
+ */
+async function ensureRunQueue(boss: PgBoss): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    if (await boss.getQueue(RUN_QUEUE)) return;
+    try {
+      await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: 'short', retryLimit: 0, expireInSeconds: 3600 });
+      return;
+    } catch (err) {
+      if (attempt >= 5 || (err as { code?: string }).code !== '40P01') throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+    }
   }
 }
 

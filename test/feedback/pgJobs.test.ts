@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type nockType from 'nock';
 import { QueryTypes } from 'sequelize';
-import { runJobsFor } from '../../src/feedback/runJobs';
+import PgBoss from 'pg-boss';
+import { RunJobs, runJobsFor } from '../../src/feedback/runJobs';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run, Submission } from '../../src/models';
 import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
@@ -65,6 +66,25 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
     await runJobsFor(h.ctx.sequelize)!.enqueue(h.ctx.sequelize, runIds);
     await runJobsFor(h.ctx.sequelize)!.enqueue(h.ctx.sequelize, [runIds[0]!]);
     expect(await jobsFor(runIds)).toEqual([{ state: 'created' }, { state: 'created' }]);
+  });
+
+  test('processes starting together on a new database all start, with one run queue (pg-boss deadlocked creating it)', async () => {
+    // The deadlock is a race: three new databases, four processes each.
+    for (let round = 0; round < 3; round += 1) {
+      const url = await isolatedDatabaseUrl();
+      const { hostname, port, pathname } = new URL(url);
+      const settings = { dialect: 'postgres' as const, url, host: hostname, port: Number(port), database: pathname.slice(1) };
+      const started = await Promise.allSettled(Array.from({ length: 4 }, () => RunJobs.start(settings, { supervise: false })));
+      const check = new PgBoss({ connectionString: url, schema: 'pgboss', supervise: false, schedule: false });
+      try {
+        expect(started.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+        await check.start();
+        expect((await check.getQueues()).map((q) => [q.name, q.policy])).toEqual([['feedback-runs', 'short']]);
+      } finally {
+        await check.stop({ graceful: false, wait: true });
+        await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+      }
+    }
   });
 
   test('a failure after the jobs were written rolls back the submission, its runs and its jobs', async () => {
