@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import nock from 'nock';
 import request from 'supertest';
 import type { FeedbackWorker } from '../../src/feedback/worker';
@@ -10,6 +12,7 @@ import { LtiHarness, startLtiHarness } from '../support/lti';
 import { CLAIM } from '../support/platform';
 import { Actor, follow, getPage, postForm, rowContaining, textOf } from './screens';
 import { blockOutbound, restoreOutbound } from '../support/outbound';
+import { REPO_ROOT } from '../support/paths';
 
 // The feedback screens with the real worker: a student submits through the form, the runs are
 // answered by a mocked provider (nock, at the OpenAI wire format), the instructor follows progress,
@@ -83,6 +86,53 @@ describe('feedback screens with the worker', () => {
     expect(res.status).toBe(303);
     return (await Submission.findOne({ where: { text } }))!;
   }
+
+  test('HTML in the model\'s output renders as text on the review page and in the released feedback', async () => {
+    const hostile = `<script>alert(1)</script><img src=x onerror=alert(2)>`;
+    const escaped = '&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src&#x3D;x onerror&#x3D;alert(2)&gt;'; // Handlebars escapes = too
+    const { teacher, student: newStudent } = await setUp();
+    const student = await newStudent();
+    // The model's comment, strengths, improvements and summary all carry markup (feedbackJson puts the tag in each).
+    nock('https://api.openai.com').post('/v1/chat/completions').reply(200, openaiReply(feedbackJson(3, 7, hostile)));
+    const submission = await submit(student, `Model markup ${randomUUID()}`);
+    ensureWorker();
+    expect((await settled(h, teacher.ltik, submission.id)).status).toBe('ready');
+
+    const review = await getPage(h, `/instructor/submissions/${submission.id}`, teacher);
+    expect(review.status).toBe(200);
+    expect(review.text).toContain(escaped);
+    expect(review.text).not.toContain(hostile);
+    expect(review.text).not.toContain('<img src=x');
+
+    // Released as the model wrote it (the review form sends the model's comments back unchanged).
+    const released = await postForm(h, `/instructor/submissions/${submission.id}/review`, teacher, {
+      'criteria.0.criterionId': 'content', 'criteria.0.score': '3', 'criteria.0.comment': `Content 3 (${hostile})`,
+      'criteria.1.criterionId': 'style', 'criteria.1.score': '7', 'criteria.1.comment': `Style 7 (${hostile})`,
+      summary: `Summary from ${hostile}`, release: '1',
+    });
+    expect(released.status).toBe(303);
+    const mine = await getPage(h, '/student', student);
+    expect(mine.text).toContain('AI-generated feedback');
+    expect(mine.text).toContain(`Thesis is clear (${escaped})`);
+    expect(mine.text).toContain(`Summary from ${escaped}`);
+    expect(mine.text).not.toContain(hostile);
+    expect(mine.text.match(/<script\b/g)).toHaveLength(1); // the layout's app.js only
+  });
+
+  test('the layout\'s rendered page body is the only unescaped output in the templates', () => {
+    // {{{body}}} is the view express-handlebars has already rendered, escaped; any other triple-stash
+    // would print a value raw.
+    const raw: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith('.hbs')) for (const m of fs.readFileSync(file, 'utf8').matchAll(/\{\{\{[^}]*\}\}\}|\{\{&[^}]*\}\}/g)) raw.push(`${path.relative(REPO_ROOT, file)}: ${m[0]}`);
+      }
+    };
+    walk(path.join(REPO_ROOT, 'views'));
+    expect(raw).toEqual(['views/layouts/main.hbs: {{{body}}}']);
+  });
 
   test('a student submits, sees "being generated", and after review with an edited score sees the released AI-generated feedback', async () => {
     const { teacher, assignment, student: newStudent } = await setUp();
