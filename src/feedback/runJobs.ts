@@ -26,12 +26,11 @@ export const RUN_QUEUE = 'feedback-runs';
  * submission's transaction, so it arrives only once the runs are committed) or when a run ends and
  * frees a connection slot. pg-boss only polls, and a worker holding runs for a connection whose
  * slots another process had freed waited for its next poll: the fan-out benchmark showed it.
+ * The payload names the connection whose slot freed (empty when runs were queued): a worker tries
+ * the held runs of a connection it found full again only then. (Every wake used to retry every full
+ * connection: the fan-out benchmark counted three refused claims, six round trips, per call.)
  */
 export const WAKE_CHANNEL = 'feedforward_runs';
-// The payload names the connection whose slot freed; empty when runs were queued. A worker only
-// tries again the held runs of a connection it found full once that connection frees a slot.
-// (Every wake used to retry every full connection: the fan-out benchmark counted three refused
-// claims, six round trips, per call.)
 
 export interface RunJob {
   jobId: string;

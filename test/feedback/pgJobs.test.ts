@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type nockType from 'nock';
 import { QueryTypes } from 'sequelize';
 import PgBoss from 'pg-boss';
+import { parseDatabaseUrl } from '../../src/config';
 import { RunJobs, runJobsFor } from '../../src/feedback/runJobs';
 import { FeedbackWorker } from '../../src/feedback/worker';
 import { Run, Submission } from '../../src/models';
@@ -9,7 +10,7 @@ import { acceptDataNotice, as, OPENAI_KEY } from '../support/api';
 import { isolatedDatabaseUrl } from '../support/db';
 import { feedbackJson, openaiReply, RUBRIC, settled, startWorker } from '../support/feedback';
 import { LtiHarness, startLtiHarness } from '../support/lti';
-import { isPostgres } from '../support/paths';
+import { isPostgres, REPO_ROOT } from '../support/paths';
 
 // PostgreSQL only: runs travel as pg-boss jobs, written in the submission's transaction.
 const describePostgres = isPostgres() ? describe : describe.skip;
@@ -72,8 +73,8 @@ describePostgres('pg-boss jobs on PostgreSQL', () => {
     // The deadlock is a race: three new databases, four processes each.
     for (let round = 0; round < 3; round += 1) {
       const url = await isolatedDatabaseUrl();
-      const { hostname, port, pathname } = new URL(url);
-      const settings = { dialect: 'postgres' as const, url, host: hostname, port: Number(port), database: pathname.slice(1) };
+      const settings = parseDatabaseUrl(url, REPO_ROOT);
+      if (typeof settings === 'string' || settings.dialect !== 'postgres') throw new Error(`not a PostgreSQL URL: ${settings}`);
       const started = await Promise.allSettled(Array.from({ length: 4 }, () => RunJobs.start(settings, { supervise: false })));
       const check = new PgBoss({ connectionString: url, schema: 'pgboss', supervise: false, schedule: false });
       try {
