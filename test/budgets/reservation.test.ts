@@ -93,11 +93,19 @@ describe('budget reservation', () => {
       expect(open).toHaveLength(5);
       expect(open.every((r) => r.amountMicros === perRun)).toBe(true);
 
-      // The instructor sees why.
-      const progress = await as(h, course.teacher).get(`/api/v1/assignments/${course.assignmentId}/progress`);
-      expect(progress.body.runs.budget_wait).toBe(15);
-      const page = await as(h, course.teacher).get(`/instructor/assignments/${course.assignmentId}`);
-      expect(page.text).toContain('Waiting for budget');
+      // The instructor sees why. (Each process's housekeeping re-queues the waiting runs now and then,
+      // and they wait again a moment later: read the progress while they wait.)
+      const seen = async () => ({
+        progress: await as(h, course.teacher).get(`/api/v1/assignments/${course.assignmentId}/progress`),
+        page: await as(h, course.teacher).get(`/instructor/assignments/${course.assignmentId}`),
+      });
+      let view = await seen();
+      await until('the progress and its page show the waiting runs', async () => {
+        view = await seen();
+        return view.progress.body.runs.budget_wait === 15 && view.page.text.includes('Waiting for budget');
+      }, 15000);
+      expect(view.progress.body.runs.budget_wait).toBe(15);
+      expect(view.page.text).toContain('Waiting for budget');
     } finally {
       await Promise.all(workers.map(stopChild));
       llm.release();
