@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlock, MessageCreateParamsNonStreaming, Tool } from '@anthropic-ai/sdk/resources/messages';
 import { callWithDeadline, normaliseAnthropicError, timeoutOf } from './errors';
+import { providerFetch } from './httpTransport';
 import type { CompletionRequest, CompletionResult, ConnectionSettings, ProviderAdapter } from './types';
 
 export interface AnthropicFlavour {
@@ -22,6 +23,7 @@ export function createAnthropicAdapter(settings: ConnectionSettings, flavour: An
     maxRetries: 0,
     timeout: timeoutMs,
     logLevel: 'off',
+    fetch: providerFetch, // Node's HTTP client: see httpTransport.ts
     openTelemetry: { traces: { contentMode: 'metadata_only' } },
   });
 

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { callWithDeadline, normaliseOpenAIError, timeoutOf } from './errors';
+import { providerFetch } from './httpTransport';
 import {
   ProviderError,
   type ChatMessage,
@@ -44,6 +45,7 @@ export function createOpenAIAdapter(settings: ConnectionSettings, flavour: OpenA
     maxRetries: 0,
     timeout: timeoutMs,
     logLevel: 'off',
+    fetch: providerFetch, // Node's HTTP client: see httpTransport.ts
   });
 
   return {

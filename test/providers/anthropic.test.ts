@@ -184,7 +184,7 @@ test('a response slower than timeoutMs becomes timeout, promptly and after one r
 test('a connection reset becomes unavailable after one request', async () => {
   const scope = nock(origin)
     .post('/v1/messages')
-    .replyWithError({ code: 'ECONNRESET' })
+    .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
     .post('/v1/messages')
     .reply(200, message([{ type: 'text', text: 'a retry would have got this' }]));
   const requests = requestCounter(scope);

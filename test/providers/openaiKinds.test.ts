@@ -235,7 +235,7 @@ describe.each(cases)('$kind adapter', (c) => {
   test('a connection reset becomes unavailable after one request', async () => {
     const scope = nock(c.origin)
       .post(chatPath)
-      .replyWithError({ code: 'ECONNRESET', message: `socket hang up ${key}` })
+      .replyWithError(Object.assign(new Error(`socket hang up ${key}`), { code: 'ECONNRESET' }))
       .post(chatPath)
       .reply(200, chatCompletion('a retry would have got this'));
     const requests = requestCounter(scope);

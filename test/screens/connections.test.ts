@@ -137,7 +137,7 @@ describe('admin connection screens', () => {
 
   test('Test connection shows "Unreachable" when the provider cannot be reached', async () => {
     const { provider, label } = await addConnection(h, '/admin', admin);
-    nock('https://api.openai.com').get('/v1/models').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+    nock('https://api.openai.com').get('/v1/models').replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     const tested = await postForm(h, `/admin/connections/${provider.id}/test`, admin);
     const row = rowContaining(await follow(h, tested.headers.location), label);
     expect(row).toContain('Unreachable');

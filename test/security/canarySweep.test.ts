@@ -73,8 +73,8 @@ describe('secret canary sweep', () => {
     api.get('/v1/models').reply(200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] });
     api.get('/v1/models').reply(401, { error: { message: `Incorrect API key provided: ${CANARY}. You can find your API key at ...`, code: 'invalid_api_key' } }, { 'www-authenticate': `Bearer ${CANARY}` });
     api.get('/v1/models').reply(500, { error: { message: `internal error for key ${CANARY}` } });
-    api.get('/v1/models').replyWithError({ code: 'ECONNRESET', message: `socket hang up ${CANARY}` });
-    api.get('/v1/models').replyWithError({ code: 'ETIMEDOUT', message: `timeout for ${CANARY}` });
+    api.get('/v1/models').replyWithError(Object.assign(new Error(`socket hang up ${CANARY}`), { code: 'ECONNRESET' }));
+    api.get('/v1/models').replyWithError(Object.assign(new Error(`timeout for ${CANARY}`), { code: 'ETIMEDOUT' }));
     for (let i = 0; i < 5; i += 1) await hit(admin, 'post', `/api/v1/providers/${id}/verify`);
     expect(api.isDone()).toBe(true);
 
