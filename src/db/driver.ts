@@ -1,4 +1,4 @@
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import { writeGate } from './connection';
 
 // Plain SQL on Sequelize's own connections, for the few statements every provider call makes (claim,
@@ -31,8 +31,17 @@ interface Statements {
   runAfter(first: Statement, then: Statement): Promise<number>;
 }
 
+/** Reads and writes on a managed transaction's own connection. */
+export type TransactionStatements = Pick<Statements, 'all' | 'run'>;
+
 export interface Driver extends Statements {
   dialect: 'sqlite' | 'postgres';
+  /**
+   * Statements inside a managed Sequelize transaction, on its connection (Sequelize gives each
+   * transaction its own). Not gated and not prepared ahead: the transaction already holds the write
+   * lock, and on SQLite its connection closes with it.
+   */
+  within(transaction: Transaction): TransactionStatements;
   /** Statements sent so far (BEGIN and COMMIT included; runAfter is one on PostgreSQL), for the per-call benchmark's report. */
   readonly executed: number;
   date(value: Date | null): unknown;
@@ -47,6 +56,8 @@ interface SqliteStatement {
 }
 interface SqliteDatabase {
   prepare(sql: string, cb: (err: Error | null) => void): SqliteStatement;
+  all(sql: string, params: Params, cb: (err: Error | null, rows: unknown[]) => void): void;
+  run(sql: string, params: Params, cb: (this: { changes: number }, err: Error | null) => void): void;
 }
 interface PgClient {
   query(query: { name?: string; text: string; values: Params }): Promise<{ rows: unknown[]; rowCount: number | null }>;
@@ -173,16 +184,49 @@ function sqliteDriver(sequelize: Sequelize): Driver {
         return write(then.sql, then.params);
       }, { first: true }),
   };
+  const within = (transaction: Transaction): TransactionStatements => {
+    const db = connectionOf<SqliteDatabase>(transaction);
+    return {
+      all: <T>(sql: string, params: Params = []) => {
+        executed += 1;
+        return new Promise<T[]>((resolve, reject) => db.all(toSqlite(sql), params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+      },
+      run: (sql, params = []) => {
+        executed += 1;
+        return new Promise<number>((resolve, reject) =>
+          db.run(toSqlite(sql), params, function done(err) {
+            if (err) reject(err);
+            else resolve(this.changes);
+          }),
+        );
+      },
+    };
+  };
   return {
     dialect: 'sqlite',
     get executed() {
       return executed;
     },
     ...statements,
+    within,
     date: (value) => (value ? sqliteDate(value) : null),
     json: (value) => (value === null || value === undefined ? null : JSON.stringify(value)),
     bool: (value) => (value ? 1 : 0),
   };
+}
+
+function connectionOf<C>(transaction: Transaction): C {
+  const connection = (transaction as unknown as { connection?: C }).connection;
+  if (!connection) throw new Error('The transaction has no connection (it has not started or has ended).');
+  return connection;
+}
+
+/** A unique or primary-key violation, as either driver reports it (Sequelize's UniqueConstraintError wraps these). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown; name?: unknown };
+  if (e?.name === 'SequelizeUniqueConstraintError') return true;
+  if (e?.code === '23505') return true; // PostgreSQL unique_violation
+  return e?.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' && /UNIQUE constraint failed/.test(e.message);
 }
 
 /** A promise chain: each task starts when the previous one settles. */
@@ -230,12 +274,20 @@ function postgresDriver(sequelize: Sequelize): Driver {
     executed += 1;
     return client.query({ name: nameOf(sql), text: sql, values: params });
   };
+  const within = (transaction: Transaction): TransactionStatements => {
+    const client = connectionOf<PgClient>(transaction);
+    return {
+      all: async <T>(sql: string, params: Params = []) => (await send(client, sql, params)).rows as T[],
+      run: async (sql, params = []) => (await send(client, sql, params)).rowCount ?? 0,
+    };
+  };
   return {
     dialect: 'postgres',
     get executed() {
       return executed;
     },
     ...statements,
+    within,
     date: (value) => value,
     json: (value) => (value === null || value === undefined ? null : JSON.stringify(value)),
     bool: (value) => value,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { DatabaseSettings } from '../config';
 import { driverOf } from '../db/driver';
 
@@ -57,7 +57,8 @@ export class RunJobs {
 
   /** Tells every worker to look for work now (sent when `transaction` commits, if given). */
   async notify(sequelize: Sequelize, transaction?: Transaction): Promise<void> {
-    await sequelize.query(`SELECT pg_notify('${WAKE_CHANNEL}', '')`, { transaction, type: QueryTypes.SELECT, logging: false });
+    const driver = driverOf(sequelize);
+    await (transaction ? driver.within(transaction) : driver).all(`SELECT pg_notify('${WAKE_CHANNEL}', '')`);
   }
 
   /** Tells every worker that connection `providerId` has a free slot (once per finished run: on the driver). */
@@ -65,18 +66,22 @@ export class RunJobs {
     await driverOf(sequelize).all(`SELECT pg_notify('${WAKE_CHANNEL}', $1)`, [providerId]);
   }
 
-  /** Adds one job per run inside the caller's transaction. */
+  /**
+   * Adds one job per run; inside the caller's transaction when given (on its connection: a rollback
+   * leaves no job), and then the workers are woken when it commits.
+   */
   async enqueue(sequelize: Sequelize, runIds: string[], transaction?: Transaction, startAfter?: Date): Promise<void> {
     if (runIds.length === 0) return;
-    const db = {
+    // On the driver, not sequelize.query: every submission sends these (see src/db/driver.ts).
+    const db = transaction && {
       executeSql: async (text: string, values: unknown[]) => ({
-        // pg-boss passes undefined for unset options; Sequelize's bind wants null.
-        rows: await sequelize.query(text, { bind: values.map((v) => (v === undefined ? null : v)), transaction, type: QueryTypes.SELECT }),
+        // pg-boss passes undefined for unset options; the driver wants null.
+        rows: await driverOf(sequelize).within(transaction).all(text, values.map((v) => (v === undefined ? null : v))),
       }),
     };
     await this.boss.insert(
       runIds.map((runId) => ({ name: RUN_QUEUE, data: { runId }, singletonKey: runId, ...(startAfter ? { startAfter } : {}) })),
-      transaction ? { db } : {},
+      db ? { db } : {},
     );
     if (!startAfter) await this.notify(sequelize, transaction);
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { settingsOf, type RetentionPolicy } from '../commands/settings';
+import { driverOf } from '../db/driver';
 import { conflict, HttpError } from '../errors';
 import type { LaunchSession } from '../lti/session';
 import { NoticeAcceptance, type Deployment } from '../models';
@@ -34,8 +35,12 @@ export function currentNotice(deployment: Pick<Deployment, 'settings'>): Notice 
 /** When this user accepted the current notice of this deployment, or null. */
 export async function noticeAcceptedAt(session: Pick<LaunchSession, 'deployment' | 'user'>): Promise<Date | null> {
   const { version } = currentNotice(session.deployment);
-  const row = await NoticeAcceptance.findOne({ where: { deploymentId: session.deployment.id, userId: session.user.id, noticeVersion: version } });
-  return row?.acceptedAt ?? null;
+  // On the driver: every submission asks (see src/db/driver.ts).
+  const [row] = await driverOf(NoticeAcceptance.sequelize!).all<{ accepted_at: Date | string }>(
+    'SELECT "accepted_at" FROM "notice_acceptances" WHERE "deployment_id" = $1 AND "user_id" = $2 AND "notice_version" = $3 LIMIT 1',
+    [session.deployment.id, session.user.id, version],
+  );
+  return row ? new Date(row.accepted_at) : null;
 }
 
 /** Records acceptance of the notice version the student saw; a version that is no longer current is refused. */

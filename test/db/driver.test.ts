@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { parseDatabaseUrl } from '../../src/config';
 import { createSequelize } from '../../src/db/connection';
-import { driverOf } from '../../src/db/driver';
+import { driverOf, isUniqueViolation } from '../../src/db/driver';
 import { Deployment, Run, Submission } from '../../src/models';
 import { createTestContext, TestContext } from '../support/context';
 import { testDatabaseUrl } from '../support/db';
@@ -134,6 +134,37 @@ VALUES ($1, $2, $3, $4, $4, 0, $5, $6, 'queued', 0, $7, $7)`,
     // The second fails: one statement on PostgreSQL, so the first is not kept there either.
     await expect(driver.runAfter(insert(`${key}-3`), { sql: 'UPDATE "runs" SET "no_such_column" = 1 WHERE "id" = $1', params: [run.id] })).rejects.toThrow(/no_such_column/);
     expect(await Run.count({ where: { idempotencyKey: `${key}-3` } })).toBe(isPostgres() ? 0 : 1);
+  });
+
+  test('statements within a managed transaction commit and roll back with it; a duplicate key is recognised on both databases', async () => {
+    const driver = driverOf(ctx.sequelize);
+    const insert = `INSERT INTO "runs" ("id", "deployment_id", "submission_id", "instance_id", "provider_id", "run_index", "idempotency_key", "instance_snapshot", "status", "attempts", "created_at", "updated_at")
+VALUES ($1, $2, $3, $4, $4, 0, $5, $6, 'queued', 0, $7, $7)`;
+    const params = (key: string) => [randomUUID(), deployment.id, submission.id, randomUUID(), key, driver.json({ name: 'I', providerId: 'p', model: 'm', params: {}, weight: 1 }), driver.date(new Date())];
+    const kept = `within:${randomUUID()}`;
+    await ctx.sequelize.transaction(async (transaction) => {
+      const statements = driver.within(transaction);
+      expect(await statements.run(insert, params(kept))).toBe(1);
+      // The transaction sees its own write; nobody else reads it before the commit.
+      expect(await statements.all('SELECT "idempotency_key" FROM "runs" WHERE "idempotency_key" = $1', [kept])).toEqual([{ idempotency_key: kept }]);
+    });
+    expect(await Run.count({ where: { idempotencyKey: kept } })).toBe(1);
+
+    const dropped = `within:${randomUUID()}`;
+    // The second insert repeats a key: the transaction rolls back, taking the first with it.
+    const duplicate = await ctx.sequelize
+      .transaction(async (transaction) => {
+        const statements = driver.within(transaction);
+        await statements.run(insert, params(dropped));
+        await statements.run(insert, params(kept));
+      })
+      .then(() => null, (err: unknown) => err);
+    expect(isUniqueViolation(duplicate)).toBe(true);
+    expect(await Run.count({ where: { idempotencyKey: dropped } })).toBe(0);
+    // Other failures are not mistaken for one.
+    const other = await driver.run('UPDATE "runs" SET "no_such_column" = 1').catch((err: unknown) => err);
+    expect(isUniqueViolation(other)).toBe(false);
+    expect(isUniqueViolation(new Error('UNIQUE constraint failed'))).toBe(false);
   });
 });
 
