@@ -9,6 +9,7 @@ import { anthropicReply, feedbackJson, openaiReply, RUBRIC, settled, startWorker
 import { isolatedDatabaseUrl } from '../support/db';
 import { LtiHarness, startLtiHarness } from '../support/lti';
 import { blockOutbound, restoreOutbound } from '../support/outbound';
+import { isPostgres } from '../support/paths';
 
 // The whole pipeline through real launches, the real API and the real worker; only the LLM
 // providers are mocked (nock), at their HTTP wire format.
@@ -136,6 +137,32 @@ describe('feedback pipeline', () => {
     const run = await Run.findOne({ where: { submissionId: a.body.id } });
     const { claimRun } = await import('../../src/feedback/leases');
     expect(await claimRun(h.ctx.sequelize, run!.id, 60000)).toBeNull();
+  });
+
+  // PostgreSQL only: on SQLite the request waits for the open transaction before it reads the drafts
+  // (one writer per process, src/db/connection.ts writeGate), so it never loses this way there; the
+  // driver test checks that SQLite's duplicate-key error is recognised too.
+  (isPostgres() ? test : test.skip)('a submission that loses the race for its draft number answers with the draft that won (200), never a second one or a 500', async () => {
+    nock('https://api.openai.com').persist().post('/v1/chat/completions').reply(200, openaiReply(feedbackJson(3, 7)));
+    const { assignmentId, student } = await setUp({ models: [{ instanceId: instances.gpt, runs: 1, weight: 1 }], maxDrafts: 3 });
+    const first = await as(h, student).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: 'First draft.' });
+    expect(first.status).toBe(201);
+    const draft1 = (await Submission.findByPk(first.body.id))!;
+    let racing: Promise<{ status: number; body: { id: string } }> | undefined;
+    // Draft 2 is written but not committed while the student submits again: that request counts one
+    // draft, so it writes draft 2 as well, and the unique index refuses it once the first commits.
+    const winner = await h.ctx.sequelize.transaction(async (transaction) => {
+      const row = await Submission.create({ deploymentId: draft1.deploymentId, assignmentId, userId: draft1.userId, draftNumber: 2, text: 'The winner.', textSha256: 'f'.repeat(64), status: 'queued' }, { transaction });
+      racing = as(h, student).post(`/api/v1/assignments/${assignmentId}/submissions`, { text: 'The loser.' }).then((res) => res);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return row;
+    });
+    const lost = await racing!;
+    expect(lost.status).toBe(200);
+    expect(lost.body.id).toBe(winner.id);
+    expect(await Submission.count({ where: { assignmentId, userId: draft1.userId } })).toBe(2);
+    expect(await Run.count({ where: { submissionId: winner.id } })).toBe(0); // the loser's runs went with its transaction
+    nock.cleanAll();
   });
 
   test('a 429 with retry-after is retried after the wait and then succeeds', async () => {
