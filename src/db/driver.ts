@@ -38,8 +38,9 @@ export interface Driver extends Statements {
   dialect: 'sqlite' | 'postgres';
   /**
    * Statements inside a managed Sequelize transaction, on its connection (Sequelize gives each
-   * transaction its own). Not gated and not prepared ahead: the transaction already holds the write
-   * lock, and on SQLite its connection closes with it.
+   * transaction its own). Not gated: the transaction already holds the write lock. Not prepared ahead
+   * on SQLite: a transaction's connection may be closed after it, and SQLite refuses to close a
+   * connection with statements still prepared.
    */
   within(transaction: Transaction): TransactionStatements;
   /** Statements sent so far (BEGIN and COMMIT included; runAfter is one on PostgreSQL), for the per-call benchmark's report. */
