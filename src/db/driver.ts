@@ -224,7 +224,7 @@ function connectionOf<C>(transaction: Transaction): C {
 
 /** A unique or primary-key violation, as either driver reports it (Sequelize's UniqueConstraintError wraps these). */
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; errno?: unknown; message?: unknown; name?: unknown };
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
   if (e?.name === 'SequelizeUniqueConstraintError') return true;
   if (e?.code === '23505') return true; // PostgreSQL unique_violation
   return e?.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' && /UNIQUE constraint failed/.test(e.message);

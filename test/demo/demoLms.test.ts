@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertNotProduction, DemoLms } from '../../demo/lms/DemoLms';
-import { REPO_ROOT } from '../support/paths';
+import { filesUnder, REPO_ROOT } from '../support/paths';
 
 // The demo path (demo LMS, `npm run demo`) is for trying the tool on one's own computer: it signs a
 // launch for anyone who clicks, so it refuses production and nothing in src/ may reach it.
@@ -28,15 +28,9 @@ describe('the demo LMS', () => {
   });
 
   test('nothing in src/ imports the demo or the test platform', () => {
-    const offenders: string[] = [];
-    const walk = (dir: string): void => {
-      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        const file = path.join(dir, entry.name);
-        if (entry.isDirectory()) walk(file);
-        else if (/\.ts$/.test(entry.name) && /from '[^']*\/(demo|test)\//.test(fs.readFileSync(file, 'utf8'))) offenders.push(path.relative(REPO_ROOT, file));
-      }
-    };
-    walk(path.join(REPO_ROOT, 'src'));
+    const sources = filesUnder('src', /\.ts$/);
+    expect(sources.length).toBeGreaterThan(50);
+    const offenders = sources.filter((file) => /from '[^']*\/(demo|test)\//.test(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8')));
     expect(offenders).toEqual([]);
     expect(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')).include).not.toContain('demo');
   });

@@ -12,7 +12,8 @@ import { LtiHarness, startLtiHarness } from '../support/lti';
 import { CLAIM } from '../support/platform';
 import { Actor, follow, getPage, postForm, rowContaining, textOf } from './screens';
 import { blockOutbound, restoreOutbound } from '../support/outbound';
-import { REPO_ROOT } from '../support/paths';
+import { filesUnder, REPO_ROOT } from '../support/paths';
+import { helpers } from '../../src/views/helpers';
 
 // The feedback screens with the real worker: a student submits through the form, the runs are
 // answered by a mocked provider (nock, at the OpenAI wire format), the instructor follows progress,
@@ -122,16 +123,21 @@ describe('feedback screens with the worker', () => {
   test('the layout\'s rendered page body is the only unescaped output in the templates', () => {
     // {{{body}}} is the view express-handlebars has already rendered, escaped; any other triple-stash
     // would print a value raw.
-    const raw: string[] = [];
-    const walk = (dir: string): void => {
-      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        const file = path.join(dir, entry.name);
-        if (entry.isDirectory()) walk(file);
-        else if (file.endsWith('.hbs')) for (const m of fs.readFileSync(file, 'utf8').matchAll(/\{\{\{[^}]*\}\}\}|\{\{&[^}]*\}\}/g)) raw.push(`${path.relative(REPO_ROOT, file)}: ${m[0]}`);
-      }
-    };
-    walk(path.join(REPO_ROOT, 'views'));
+    const templates = filesUnder('views', /\.hbs$/);
+    expect(templates).toContain('views/layouts/main.hbs');
+    const raw = templates.flatMap((file) => [...fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').matchAll(/\{\{\{[^}]*\}\}\}|\{\{&[^}]*\}\}/g)].map((m) => `${file}: ${m[0]}`));
     expect(raw).toEqual(['views/layouts/main.hbs: {{{body}}}']);
+    // The rendered view is escaped only if no helper hands back a SafeString (printed raw) and the
+    // engine escapes at all.
+    const markup = '<img src=x onerror=alert(1)>';
+    for (const [name, helper] of Object.entries(helpers)) {
+      const result: unknown = (helper as (...a: unknown[]) => unknown)(markup, markup, markup, {});
+      // A SafeString is an object (with toHTML); escaped output is a plain string or boolean.
+      expect([name, typeof result]).toEqual([name, expect.stringMatching(/^(string|boolean)$/)]);
+    }
+    const engineSetup = fs.readFileSync(path.join(REPO_ROOT, 'src', 'app.ts'), 'utf8');
+    expect(engineSetup).toMatch(/engine\(\{[^)]*helpers \}\)/);
+    expect(filesUnder('src', /\.ts$/).filter((file) => /noEscape|SafeString\(/.test(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8')))).toEqual([]);
   });
 
   test('a student submits, sees "being generated", and after review with an edited score sees the released AI-generated feedback', async () => {

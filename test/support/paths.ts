@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 export const REPO_ROOT = path.join(__dirname, '..', '..');
@@ -11,3 +12,12 @@ export const sqliteTemplate = (): string => path.join(runTmpDir(), 'template.sql
 export { TMP_ROOT };
 
 export const isPostgres = (): boolean => /^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '');
+
+/** The files below `dir` (recursively) whose name matches, as paths relative to the repository. */
+export function filesUnder(dir: string, name: RegExp): string[] {
+  return fs
+    .readdirSync(path.join(REPO_ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && name.test(entry.name))
+    .map((entry) => path.relative(REPO_ROOT, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
