@@ -7,15 +7,17 @@ import { claimRun, DUE_RUN_SQL } from './leases';
 // connection's slots while it is `running` with an unexpired lease (from the claim until its result
 // is written, which spans every provider call it makes). A claim counts the held slots and takes the
 // run atomically, serialised per connection:
-// - PostgreSQL: in one function call (one round trip) that first locks the provider row; its claim
-//   statement then counts with a fresh snapshot (READ COMMITTED), after any concurrent claim on that
-//   connection committed;
+// - PostgreSQL: in one function call (one round trip, migration 20261126110000) that counts, locks the
+//   provider row and counts again with a fresh snapshot (READ COMMITTED), after any concurrent claim
+//   on that connection committed, then takes the run. It also says why a claim failed and how many
+//   slots a successful one left, so a worker never tries a connection it knows is full;
 // - SQLite: in one UPDATE whose WHERE counts the held slots. A write statement takes SQLite's single
 //   write lock before it reads, so no other claim runs in between; and it needs no transaction,
 //   which on SQLite would open a fresh connection per claim (the per-call benchmark showed it).
 // A crashed worker's slots free themselves when their leases expire.
 
-export type SlotClaim = { token: string } | 'busy' | 'gone';
+/** `slotsLeft`: free slots on the connection just after this claim (PostgreSQL only; more may free meanwhile). */
+export type SlotClaim = { token: string; slotsLeft?: number } | 'busy' | 'gone';
 
 /**
  * Claims the run if its connection has fewer than `limit` runs in flight in any process.
@@ -27,17 +29,20 @@ export type SlotClaim = { token: string } | 'busy' | 'gone';
  */
 export async function claimRunWithinLimit(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
   const driver = driverOf(sequelize);
-  const token = driver.dialect === 'postgres' ? await claimOnPostgres(sequelize, run, limit, leaseMs) : await claimRun(sequelize, run.id, leaseMs, { providerId: run.providerId, slots: limit });
+  if (driver.dialect === 'postgres') return claimOnPostgres(sequelize, run, limit, leaseMs);
+  const token = await claimRun(sequelize, run.id, leaseMs, { providerId: run.providerId, slots: limit });
   if (token) return { token };
   return (await isDue(sequelize, run.id)) ? 'busy' : 'gone';
 }
 
-/** One round trip: the function (migration 20261126100000) locks the provider row, counts and claims. */
-async function claimOnPostgres(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<string | null> {
+/** One round trip: the function (migration 20261126110000) counts, locks the provider row, claims, and says why not. */
+async function claimOnPostgres(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
   const now = new Date();
   const token = randomUUID();
-  const rows = await driverOf(sequelize).all<{ claimed: boolean }>('SELECT feedforward_claim_run($1, $2, $3, $4, $5, $6) AS "claimed"', [run.id, run.providerId, limit, token, now, new Date(now.getTime() + leaseMs)]);
-  return rows[0]?.claimed ? token : null;
+  const rows = await driverOf(sequelize).all<{ slots: number }>('SELECT feedforward_claim_run_slots($1, $2, $3, $4, $5, $6) AS "slots"', [run.id, run.providerId, limit, token, now, new Date(now.getTime() + leaseMs)]);
+  const slots = Number(rows[0]?.slots);
+  if (slots >= 0) return { token, slotsLeft: slots };
+  return slots === -2 ? 'busy' : 'gone';
 }
 
 async function isDue(sequelize: Sequelize, runId: string): Promise<boolean> {

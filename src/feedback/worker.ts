@@ -47,18 +47,29 @@ export class FeedbackWorker {
   private ticking = false;
   private again = false;
   private stopped = true;
-  private readonly wake = () => void this.tick();
   /**
    * PostgreSQL: connections whose claim was refused (full in some process). Their held runs are not
    * tried again until the connection frees a slot (a wake naming it) or the next poll.
    */
   private readonly fullConnections = new Set<string>();
+  /** PostgreSQL: connections with a slot freed since the last look (see takeJobs). */
+  private readonly freedConnections = new Set<string>();
+  /** PostgreSQL: runs may wait in pg-boss that no freed slot accounts for (queued, polled, or more than was fetched). */
+  private jobsMayWait = true;
+  private readonly wake = () => {
+    this.jobsMayWait = true;
+    void this.tick();
+  };
   private readonly slotWake = (providerId?: string) => {
-    if (providerId) this.fullConnections.delete(providerId);
+    if (providerId) {
+      this.fullConnections.delete(providerId);
+      this.freedConnections.add(providerId);
+    } else this.jobsMayWait = true;
     void this.tick();
   };
   private readonly pollWake = () => {
     this.fullConnections.clear(); // slots also free when a crashed worker's leases expire
+    this.jobsMayWait = true;
     void this.tick();
   };
   /** pg-boss on PostgreSQL; undefined on SQLite, where the runs table is polled directly. */
@@ -201,10 +212,22 @@ export class FeedbackWorker {
       await jobs.enqueue(this.opts.sequelize, stale.map((h) => h.run.id));
     }
     // A freed slot goes to a run held here first, before the round trips of fetching more.
-    await this.claimHeld();
+    const freed = [...this.freedConnections];
+    this.freedConnections.clear();
+    const mayWait = this.jobsMayWait;
+    this.jobsMayWait = false;
+    const served = await this.claimHeld();
     let calls = 0;
     for (const n of this.inFlightByProvider.values()) calls += n;
-    const room = (this.opts.concurrencyPerConnection ?? 4) * 2 - calls - this.held.size;
+    const concurrency = this.opts.concurrencyPerConnection ?? 4;
+    const room = concurrency * 2 - calls - this.held.size;
+    // Fetch in batches: when a held run took the freed slot, wait until there is room for half a
+    // connection's worth of jobs (each fetch is three round trips, pg-boss's sorting all waiting jobs
+    // among them; fetching one job per finished run was a third of the PostgreSQL fan-out's queries).
+    // At once when a freed slot is still free (no run held for it), or runs may wait that no freed
+    // slot accounts for.
+    const unserved = freed.some((id) => !served.has(id) && !this.fullConnections.has(id));
+    if (room <= 0 || !(mayWait || unserved || room >= Math.max(1, Math.floor(concurrency / 2)))) return;
     const fetched = await jobs.fetch(room);
     if (fetched.length) {
       const since = Date.now();
@@ -214,13 +237,17 @@ export class FeedbackWorker {
       await this.claimHeld();
       await completed;
     }
-    if (fetched.length === room && room > 0) this.again = true;
+    if (fetched.length === room) {
+      this.jobsMayWait = true;
+      this.again = true;
+    }
   }
 
-  /** Claims held runs while their connections have free slots (a connection found full is skipped until it frees one). */
-  private async claimHeld(): Promise<void> {
+  /** Claims held runs while their connections have free slots (a connection found full is skipped until it frees one); returns the connections it claimed for. */
+  private async claimHeld(): Promise<Set<string>> {
+    const served = new Set<string>();
     for (const { run } of [...this.held.values()]) {
-      if (this.stopped) return;
+      if (this.stopped) return served;
       if (this.fullConnections.has(run.providerId) || this.capacity(run.providerId) <= 0) continue;
       const claim = await this.claim(run);
       if (claim === 'busy') {
@@ -228,8 +255,13 @@ export class FeedbackWorker {
         continue;
       }
       this.held.delete(run.id);
-      if (typeof claim === 'object') this.launch(run.id, run.providerId, run.submissionId, claim.token);
+      if (typeof claim !== 'object') continue;
+      // Its last slot: no claim on it until one frees (a claim there would only be refused).
+      if (claim.slotsLeft === 0) this.fullConnections.add(run.providerId);
+      served.add(run.providerId);
+      this.launch(run.id, run.providerId, run.submissionId, claim.token);
     }
+    return served;
   }
 
   private claim(run: { id: string; providerId: string }) {

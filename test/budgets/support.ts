@@ -22,6 +22,8 @@ export interface HeldLlm {
   /** Answer texts used first, one per call (e.g. an invalid answer to cause a repair retry). */
   nextTexts: string[];
   release(): void;
+  /** Answers the oldest waiting call only (holding stays as it is). */
+  releaseOne(): void;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,9 @@ export async function startHeldLlm(): Promise<HeldLlm> {
       state.hold = false;
       state.holdAfter = null;
       for (const answer of waiting.splice(0)) answer();
+    },
+    releaseOne() {
+      waiting.shift()?.();
     },
     async close() {
       server.closeAllConnections();

@@ -5,7 +5,8 @@ import { claimRun, finishRun } from '../../src/feedback/leases';
 import { Run, Submission, UsageEntry } from '../../src/models';
 import { callInsert } from '../../src/usage/ledger';
 import { createTestContext, TestContext } from '../support/context';
-import { createAssignment, createDeployment, createSubmission, createUser } from '../support/factories';
+import { isPostgres } from '../support/paths';
+import { createAssignment, createDeployment, createProvider, createSubmission, createUser } from '../support/factories';
 
 // Leases, claims and results of runs.
 // - finishRun writes a run's result only while the caller's lease token holds. The last provider
@@ -104,7 +105,7 @@ describe('the outcome of a refused claim', () => {
     expect(freed).toBe(true);
     // Still queued, and the freed slot is now its.
     expect((await Run.findByPk(waiting.id))!.status).toBe('queued');
-    expect(await claimRunWithinLimit(ctx.sequelize, waiting, 1, 60_000)).toEqual({ token: expect.any(String) });
+    expect(await claimRunWithinLimit(ctx.sequelize, waiting, 1, 60_000)).toMatchObject({ token: expect.any(String) });
   });
 
   test('a run that is no longer due is gone', async () => {
@@ -112,5 +113,50 @@ describe('the outcome of a refused claim', () => {
     expect(await claimRunWithinLimit(ctx.sequelize, done, 1, 60_000)).toBe('gone');
     const later = await newRun(randomUUID(), { nextAttemptAt: new Date(Date.now() + 600_000) });
     expect(await claimRunWithinLimit(ctx.sequelize, later, 1, 60_000)).toBe('gone');
+  });
+});
+
+// PostgreSQL (the claim function, migration 20261126110000): a successful claim says how many slots
+// it left, so a worker does not try a connection it has just filled; a claim on a connection that is
+// already full is refused without the provider row's lock, so it never waits behind other claims.
+(isPostgres() ? describe : describe.skip)('PostgreSQL claims and the slots they leave', () => {
+  const runOn = (providerId: string, fields: Partial<Run> = {}) =>
+    Run.create({
+      deploymentId: submission.deploymentId, submissionId: submission.id, instanceId: randomUUID(), providerId, runIndex: 0,
+      idempotencyKey: `slots:${randomUUID()}`, status: 'queued', instanceSnapshot: { name: 'I', providerId, model: 'm', params: {}, weight: 1 },
+      ...fields,
+    });
+  const running = { status: 'running' as const, leaseToken: randomUUID(), leaseExpiresAt: new Date(Date.now() + 600_000), attempts: 1 };
+
+  test('a claim says how many slots are left after it', async () => {
+    const providerId = randomUUID();
+    await runOn(providerId, running);
+    const [first, second, third] = [await runOn(providerId), await runOn(providerId), await runOn(providerId)];
+    expect(await claimRunWithinLimit(ctx.sequelize, first!, 3, 60_000)).toEqual({ token: expect.any(String), slotsLeft: 1 });
+    expect(await claimRunWithinLimit(ctx.sequelize, second!, 3, 60_000)).toEqual({ token: expect.any(String), slotsLeft: 0 });
+    expect(await claimRunWithinLimit(ctx.sequelize, third!, 3, 60_000)).toBe('busy');
+    expect((await Run.findByPk(third!.id))!.status).toBe('queued');
+  });
+
+  test('a claim on a full connection is refused while another transaction holds the provider row', async () => {
+    const { provider } = await createProvider(ctx.keyring);
+    await runOn(provider.id, running);
+    const waiting = await runOn(provider.id);
+    let refusedAt = 0;
+    let claim: Promise<unknown> = Promise.resolve();
+    const releasedAt = await ctx.sequelize.transaction(async (transaction) => {
+      await ctx.sequelize.query('SELECT 1 FROM "providers" WHERE "id" = :id FOR UPDATE', { replacements: { id: provider.id }, transaction });
+      claim = claimRunWithinLimit(ctx.sequelize, waiting, 1, 60_000).then((outcome) => {
+        refusedAt = performance.now();
+        return outcome;
+      });
+      // The lock is held until the claim answers, or for 3 s (a claim that waits for the lock answers only after).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([claim, new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
+      clearTimeout(timer);
+      return performance.now();
+    });
+    expect(await claim).toBe('busy');
+    expect(refusedAt).toBeLessThanOrEqual(releasedAt);
   });
 });

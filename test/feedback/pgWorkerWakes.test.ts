@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
+import { driverOf } from '../../src/db/driver';
 import { runJobsFor, WAKE_CHANNEL } from '../../src/feedback/runJobs';
 import { runQueue } from '../../src/feedback/queue';
 import { FeedbackWorker } from '../../src/feedback/worker';
@@ -141,6 +142,71 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
       expect(llm.requests).toBe(requestsBefore + 1);
     } finally {
       emit.mockRestore();
+    }
+  });
+
+  /** Counts the claims this process sends (the claim function's statements on the driver). */
+  function countClaims(): { readonly count: number; restore(): void } {
+    const driver = driverOf(h.ctx.sequelize);
+    const all = driver.all;
+    let count = 0;
+    driver.all = (sql, params) => {
+      if (sql.includes('feedforward_claim_run')) count += 1;
+      return all(sql, params);
+    };
+    return {
+      get count() {
+        return count;
+      },
+      restore: () => {
+        driver.all = all;
+      },
+    };
+  }
+
+  /** The worker's current look for work, settled. */
+  const settled = (w: FeedbackWorker) => (w as unknown as { currentTick: Promise<void> }).currentTick;
+
+  test("a worker that takes a connection's last slot does not try the connection's other held runs", async () => {
+    const a = await fullConnection(4); // one run in flight elsewhere, three waiting
+    llm.hold = true;
+    const claims = countClaims();
+    try {
+      const w = startWorker({ pollMs: 600_000, concurrencyPerConnection: 2 });
+      await until('one call at the provider', () => llm.inFlight === 1, 15000);
+      await settled(w);
+      // One claim, which took the last slot; the other two held runs were not tried (each try would be refused).
+      expect(claims.count).toBe(1);
+      expect(await Run.count({ where: { id: a.waiting, status: 'queued', attempts: 0 } })).toBe(2);
+    } finally {
+      claims.restore();
+      llm.release();
+    }
+  });
+
+  test('a held run takes a freed slot without a fetch from pg-boss; jobs are fetched in batches', async () => {
+    const course = await setUpCourse(h, llm.url, { runs: 8 });
+    llm.hold = true;
+    const sub = await as(h, await course.student()).post(`/api/v1/assignments/${course.assignmentId}/submissions`, { text: `Batches ${randomUUID()}` });
+    expect(sub.status).toBe(201);
+    const fetch = jest.spyOn(runJobsFor(h.ctx.sequelize)!, 'fetch');
+    try {
+      // Room for 8 jobs (twice the limit): four runs call, four are held.
+      const w = startWorker({ pollMs: 600_000, concurrencyPerConnection: 4 });
+      await until('four calls at the provider', () => llm.inFlight === 4, 15000);
+      await new Promise((r) => setTimeout(r, 200)); // the start-up sweep's wake-up, if any, arrives
+      await settled(w);
+      const fetchesBefore = fetch.mock.calls.length;
+      const requestsBefore = llm.requests;
+
+      llm.releaseOne(); // one run ends: a held run takes its slot
+      await until('the held run calls', () => llm.requests === requestsBefore + 1, 15000);
+      await settled(w);
+      // Room for one more job only (under the batch of two): no fetch.
+      expect(fetch.mock.calls.length).toBe(fetchesBefore);
+    } finally {
+      fetch.mockRestore();
+      llm.release();
     }
   });
 });
