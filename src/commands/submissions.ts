@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { Sequelize } from 'sequelize';
 import { driverOf, isUniqueViolation } from '../db/driver';
 import { badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../errors';
@@ -71,7 +72,21 @@ function insertRunsSql(count: number): string {
 }
 
 /** Submits a draft for feedback; identical text within a short window returns the existing draft. */
-export async function createSubmission(sequelize: Sequelize, session: LaunchSession, assignment: Assignment, rawText: string): Promise<SubmissionResult> {
+// A class submits at once at a deadline. Taken a few at a time per process, the first drafts are
+// written (and their runs start) at once, instead of after every request of the burst has
+// interleaved its statements with the others; and the burst uses a few pooled database connections
+// instead of opening new ones, whose first queries were the slowest (the fan-out benchmark: the first
+// submission took ~230 ms, ~100 ms of it one read on a new PostgreSQL connection).
+const SUBMISSIONS_AT_ONCE = 2;
+const submitting = new WeakMap<Sequelize, ReturnType<typeof pLimit>>();
+
+export function createSubmission(sequelize: Sequelize, session: LaunchSession, assignment: Assignment, rawText: string): Promise<SubmissionResult> {
+  let limit = submitting.get(sequelize);
+  if (!limit) submitting.set(sequelize, (limit = pLimit(SUBMISSIONS_AT_ONCE)));
+  return limit(() => submit(sequelize, session, assignment, rawText));
+}
+
+async function submit(sequelize: Sequelize, session: LaunchSession, assignment: Assignment, rawText: string): Promise<SubmissionResult> {
   if (session.role !== 'student') throw forbidden('Only students submit work.');
   await requireNoticeAccepted(session);
   const text = cleanText(rawText);
