@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { QueryTypes } from 'sequelize';
 import { driverOf } from '../../src/db/driver';
 import { claimRunWithinLimit } from '../../src/feedback/connectionSlots';
 import { claimRun, finishRun } from '../../src/feedback/leases';
@@ -158,5 +159,27 @@ describe('the outcome of a refused claim', () => {
     });
     expect(await claim).toBe('busy');
     expect(refusedAt).toBeLessThanOrEqual(releasedAt);
+  });
+
+  test("a claim's commit does not wait for the WAL flush; a refused claim changes nothing", async () => {
+    const providerId = randomUUID();
+    const [free, full] = [await runOn(providerId), await runOn(randomUUID())];
+    await runOn(full.providerId, running);
+    const claimThenSetting = (run: Run, slots: number) =>
+      ctx.sequelize.transaction(async (transaction) => {
+        const now = new Date();
+        const [claimed] = await ctx.sequelize.query<{ slots: number }>('SELECT feedforward_claim_run_slots(:run, :provider, :slots, :token, :now, :until) AS "slots"', {
+          replacements: { run: run.id, provider: run.providerId, slots, token: randomUUID(), now, until: new Date(now.getTime() + 60_000) },
+          type: QueryTypes.SELECT,
+          transaction,
+        });
+        const [setting] = await ctx.sequelize.query<{ value: string }>(`SELECT current_setting('synchronous_commit') AS "value"`, { type: QueryTypes.SELECT, transaction });
+        return { slots: claimed!.slots, synchronousCommit: setting!.value };
+      });
+    expect(await claimThenSetting(free, 1)).toEqual({ slots: 0, synchronousCommit: 'off' });
+    expect(await claimThenSetting(full, 1)).toEqual({ slots: -2, synchronousCommit: 'on' });
+    // Only that transaction: the next one on the pool commits as usual.
+    const [after] = await ctx.sequelize.query<{ value: string }>(`SELECT current_setting('synchronous_commit') AS "value"`, { type: QueryTypes.SELECT });
+    expect(after!.value).toBe('on');
   });
 });
