@@ -68,7 +68,7 @@ export async function overheadBenchmark(opts: { calls: number }) {
     const viaTool = async (run: { id: string; providerId: string }) => {
       const claim = await claimRunWithinLimit(deps.sequelize, run, 1000, 60000);
       if (typeof claim !== 'object') throw new Error(`run ${run.id} could not be claimed: ${claim}`);
-      const status = await executeRun(deps, run.id, claim.token);
+      const status = await executeRun(deps, run.id, claim.token, undefined, claim.context);
       if (status !== 'succeeded') throw new Error(`run ended ${status}`);
     };
     const measure = async (fn: () => Promise<void>) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
 import { claimRun, DUE_RUN_SQL } from './leases';
+import { claimWithContextSql, contextFromRow, type RunContext } from './runContext';
 
 // The per-connection concurrency limit across every worker process. A run holds one of its provider
 // connection's slots while it is `running` with an unexpired lease (from the claim until its result
@@ -16,17 +17,13 @@ import { claimRun, DUE_RUN_SQL } from './leases';
 //   which on SQLite would open a fresh connection per claim (the per-call benchmark showed it).
 // A crashed worker's slots free themselves when their leases expire.
 
-/** `slotsLeft`: free slots on the connection just after this claim (PostgreSQL only; more may free meanwhile). */
-export type SlotClaim = { token: string; slotsLeft?: number } | 'busy' | 'gone';
-
 /**
- * Claims the run if its connection has fewer than `limit` runs in flight in any process.
- * Returns the lease token, 'busy' (the connection is at its limit: try later) or 'gone' (not due).
- * A run that is still due after a failed claim is 'busy', whatever the slots count now: counting
- * them again could find a slot freed since the claim and call the run 'gone', and a PostgreSQL
- * worker would then drop a run whose job it had already completed (the fan-out benchmark lost
- * runs until the next sweep).
+ * A successful claim has the lease token; on PostgreSQL also `slotsLeft`, the free slots on the
+ * connection just after it (more may free meanwhile), and `context`, the run's context read in the
+ * same round trip (pass it to executeRun).
  */
+export type SlotClaim = { token: string; slotsLeft?: number; context?: RunContext } | 'busy' | 'gone';
+
 export async function claimRunWithinLimit(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
   const driver = driverOf(sequelize);
   if (driver.dialect === 'postgres') return claimOnPostgres(sequelize, run, limit, leaseMs);
@@ -35,13 +32,14 @@ export async function claimRunWithinLimit(sequelize: Sequelize, run: { id: strin
   return (await isDue(sequelize, run.id)) ? 'busy' : 'gone';
 }
 
-/** One round trip: the function (migration 20261126110000) counts, locks the provider row, claims, and says why not. */
+/** One round trip: the function (migration 20261126110000) counts, locks the provider row, claims, and says why not; the run's context comes with a successful claim. */
 async function claimOnPostgres(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
   const now = new Date();
   const token = randomUUID();
-  const rows = await driverOf(sequelize).all<{ slots: number }>('SELECT feedforward_claim_run_slots($1, $2, $3, $4, $5, $6) AS "slots"', [run.id, run.providerId, limit, token, now, new Date(now.getTime() + leaseMs)]);
-  const slots = Number(rows[0]?.slots);
-  if (slots >= 0) return { token, slotsLeft: slots };
+  const leaseUntil = new Date(now.getTime() + leaseMs);
+  const [row] = await driverOf(sequelize).all<Record<string, unknown> & { slots: number }>(claimWithContextSql(), [run.id, run.providerId, limit, token, now, leaseUntil]);
+  const slots = Number(row?.slots);
+  if (slots >= 0) return { token, slotsLeft: slots, context: contextFromRow(row!, { token, now, leaseUntil }) };
   return slots === -2 ? 'busy' : 'gone';
 }
 

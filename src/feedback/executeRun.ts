@@ -12,7 +12,7 @@ import { RunCharges } from '../budgets/runCharges';
 import { finishRun, renewLease } from './leases';
 import { costMicros } from './pricing';
 import { buildPrompt, outputJsonSchema } from './prompt';
-import { loadRunContext } from './runContext';
+import { loadRunContext, type RunContext } from './runContext';
 import type { RunOutput } from './types';
 
 // Executes one run exactly once per lease: claim (conditional UPDATE), call with a timeout, validate
@@ -43,11 +43,12 @@ export function backoffMs(attempt: number, retryAfterMs?: number, baseMs = 1000)
 
 /**
  * Runs one claimed run to a terminal state or back to the queue; returns the run's new status.
+ * `claimed`: the run's context when its claim read it (PostgreSQL); read here otherwise.
  * `stop` (shutdown) aborts the provider call and returns 'running' without writing: the caller
  * then releases the lease (releaseRun).
  */
-export async function executeRun(deps: ExecuteDeps, runId: string, token: string, stop?: AbortSignal): Promise<Run['status']> {
-  const context = await loadRunContext(deps.sequelize, runId);
+export async function executeRun(deps: ExecuteDeps, runId: string, token: string, stop?: AbortSignal, claimed?: RunContext): Promise<Run['status']> {
+  const context = claimed ?? (await loadRunContext(deps.sequelize, runId));
   if (!context) return 'failed';
   const { run, submission, assignment, provider, deployment } = context;
   if (!submission || !assignment || !deployment) return 'failed';

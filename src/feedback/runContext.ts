@@ -42,8 +42,10 @@ const PARTS: Array<{ key: 'run' | 'submission' | 'assignment' | 'provider' | 'de
 
 const cachedSql = new Map<string, string>();
 
-function contextSql(dialect: 'sqlite' | 'postgres'): string {
-  const cached = cachedSql.get(dialect);
+/** The context query; `runId` is the SQL of the run's id (a parameter, or a column of a claim). */
+function contextSql(dialect: 'sqlite' | 'postgres', runId = '$1'): string {
+  const key = `${dialect}:${runId}`;
+  const cached = cachedSql.get(key);
   if (cached) return cached;
   const snapshotModel = dialect === 'postgres' ? `r."instance_snapshot"->>'model'` : `json_extract(r."instance_snapshot", '$.model')`;
   const columns = PARTS.map(({ model, alias }) => selectColumns(model, alias, `${alias}__`));
@@ -64,8 +66,24 @@ LEFT JOIN "assignments" a ON a."id" = s."assignment_id"
 LEFT JOIN "providers" p ON p."id" = r."provider_id" AND p."deployment_id" = r."deployment_id"
 LEFT JOIN "deployments" d ON d."id" = r."deployment_id"
 LEFT JOIN "models" cm ON cm."deployment_id" = r."deployment_id" AND cm."provider_kind" = p."kind" AND cm."model" = ${snapshotModel}
-WHERE r."id" = $1`;
-  cachedSql.set(dialect, sql);
+WHERE r."id" = ${runId}`;
+  cachedSql.set(key, sql);
+  return sql;
+}
+
+/**
+ * PostgreSQL: the claim (connectionSlots.ts) and, when it succeeds, the run's context in one
+ * statement (one round trip fewer per call). Parameters as the claim function's; the row has
+ * "slots" (the claim's answer) and the context's columns when slots ≥ 0. The context is read with
+ * the statement's snapshot, from before the claim: contextFromRow applies the claim to the run.
+ */
+export function claimWithContextSql(): string {
+  const key = 'postgres:claim';
+  const cached = cachedSql.get(key);
+  if (cached) return cached;
+  const sql = `WITH "claim" AS MATERIALIZED (SELECT feedforward_claim_run_slots($1, $2, $3, $4, $5, $6) AS "slots")
+SELECT "claim"."slots", "context".* FROM "claim" LEFT JOIN LATERAL (${contextSql('postgres', '$1')}) "context" ON "claim"."slots" >= 0`;
+  cachedSql.set(key, sql);
   return sql;
 }
 
@@ -76,9 +94,18 @@ const truthy = (value: unknown) => value === true || Number(value) === 1;
 export async function loadRunContext(sequelize: Sequelize, runId: string): Promise<RunContext | null> {
   const driver = driverOf(sequelize);
   const rows = await driver.all(contextSql(driver.dialect), [runId]);
-  const row = rows[0];
-  if (!row) return null;
+  return rows[0] ? contextFromRow(rows[0]) : null;
+}
+
+/**
+ * A context row split into its parts. `claimed`: the row was read in the statement that claimed
+ * the run, with a snapshot from before the claim; the claim's changes to the run are applied here.
+ */
+export function contextFromRow(row: Record<string, unknown>, claimed?: { token: string; now: Date; leaseUntil: Date }): RunContext {
   const built = Object.fromEntries(PARTS.map(({ key, model, alias }) => [key, valuesFromRow(model, row, `${alias}__`)])) as unknown as Pick<RunContext, 'run' | 'submission' | 'assignment' | 'provider' | 'deployment'>;
+  if (claimed && built.run.leaseToken !== claimed.token) {
+    built.run = { ...built.run, status: 'running', leaseToken: claimed.token, leaseExpiresAt: claimed.leaseUntil, startedAt: claimed.now, attempts: built.run.attempts + 1, updatedAt: claimed.now };
+  }
   const feedback = (typeof row.previous_feedback === 'string' ? JSON.parse(row.previous_feedback) : row.previous_feedback) as Submission['feedback'];
   const previousFeedback = feedback ? { summary: feedback.summary, criteria: feedback.criteria.map((c) => ({ criterionId: c.criterionId, comment: c.comment, score: c.score })) } : null;
   const micros = (value: unknown) => (value === null || value === undefined ? null : Number(value));

@@ -7,6 +7,7 @@ import { scheduleRetention, type RetentionSchedule } from '../privacy/retention'
 import { claimRunWithinLimit } from './connectionSlots';
 import { DEFAULT_LEASE_MS, executeRun, ExecuteDeps } from './executeRun';
 import { releaseRun } from './leases';
+import type { RunContext } from './runContext';
 import { finalizeIfComplete } from './finalize';
 import { runQueue } from './queue';
 import { RunJobs, runJobsFor } from './runJobs';
@@ -180,7 +181,7 @@ export class FeedbackWorker {
           if (full.has(run.providerId) || this.capacity(run.providerId) <= 0) continue;
           const claim = await this.claim(run);
           if (claim === 'busy') full.add(run.providerId);
-          else if (typeof claim === 'object') this.launch(run.id, run.providerId, run.submissionId, claim.token);
+          else if (typeof claim === 'object') this.launch(run.id, run.providerId, run.submissionId, claim.token, claim.context);
         }
       } while (this.again && !this.stopped);
     } catch (err) {
@@ -259,7 +260,7 @@ export class FeedbackWorker {
       // Its last slot: no claim on it until one frees (a claim there would only be refused).
       if (claim.slotsLeft === 0) this.fullConnections.add(run.providerId);
       served.add(run.providerId);
-      this.launch(run.id, run.providerId, run.submissionId, claim.token);
+      this.launch(run.id, run.providerId, run.submissionId, claim.token, claim.context);
     }
     return served;
   }
@@ -268,7 +269,7 @@ export class FeedbackWorker {
     return claimRunWithinLimit(this.opts.sequelize, run, this.opts.concurrencyPerConnection ?? 4, this.opts.leaseMs ?? DEFAULT_LEASE_MS);
   }
 
-  private launch(runId: string, providerId: string, submissionId: string, token: string): void {
+  private launch(runId: string, providerId: string, submissionId: string, token: string, context?: RunContext): void {
     this.inFlightByProvider.set(providerId, (this.inFlightByProvider.get(providerId) ?? 0) + 1);
     this.startsByProvider.set(providerId, [...(this.startsByProvider.get(providerId) ?? []), Date.now()]);
     this.leases.set(runId, token);
@@ -289,7 +290,7 @@ export class FeedbackWorker {
     };
     this.runningBySubmission.set(submissionId, (this.runningBySubmission.get(submissionId) ?? 0) + 1);
     const work = (async () => {
-      const status = await executeRun(this.opts, runId, token, this.stopping.signal).finally(() => {
+      const status = await executeRun(this.opts, runId, token, this.stopping.signal, context).finally(() => {
         const left = (this.runningBySubmission.get(submissionId) ?? 1) - 1;
         if (left > 0) this.runningBySubmission.set(submissionId, left);
         else this.runningBySubmission.delete(submissionId);

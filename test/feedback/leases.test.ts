@@ -3,7 +3,8 @@ import { QueryTypes } from 'sequelize';
 import { driverOf } from '../../src/db/driver';
 import { claimRunWithinLimit } from '../../src/feedback/connectionSlots';
 import { claimRun, finishRun } from '../../src/feedback/leases';
-import { Run, Submission, UsageEntry } from '../../src/models';
+import { loadRunContext } from '../../src/feedback/runContext';
+import { Deployment, Run, Submission, UsageEntry } from '../../src/models';
 import { callInsert } from '../../src/usage/ledger';
 import { createTestContext, TestContext } from '../support/context';
 import { isPostgres } from '../support/paths';
@@ -133,8 +134,8 @@ describe('the outcome of a refused claim', () => {
     const providerId = randomUUID();
     await runOn(providerId, running);
     const [first, second, third] = [await runOn(providerId), await runOn(providerId), await runOn(providerId)];
-    expect(await claimRunWithinLimit(ctx.sequelize, first!, 3, 60_000)).toEqual({ token: expect.any(String), slotsLeft: 1 });
-    expect(await claimRunWithinLimit(ctx.sequelize, second!, 3, 60_000)).toEqual({ token: expect.any(String), slotsLeft: 0 });
+    expect(await claimRunWithinLimit(ctx.sequelize, first!, 3, 60_000)).toMatchObject({ token: expect.any(String), slotsLeft: 1 });
+    expect(await claimRunWithinLimit(ctx.sequelize, second!, 3, 60_000)).toMatchObject({ token: expect.any(String), slotsLeft: 0 });
     expect(await claimRunWithinLimit(ctx.sequelize, third!, 3, 60_000)).toBe('busy');
     expect((await Run.findByPk(third!.id))!.status).toBe('queued');
   });
@@ -181,5 +182,16 @@ describe('the outcome of a refused claim', () => {
     // Only that transaction: the next one on the pool commits as usual.
     const [after] = await ctx.sequelize.query<{ value: string }>(`SELECT current_setting('synchronous_commit') AS "value"`, { type: QueryTypes.SELECT });
     expect(after!.value).toBe('on');
+  });
+
+  test('a claim brings the run context, as it reads once the claim is made', async () => {
+    const { provider } = await createProvider(ctx.keyring, { deployment: (await Deployment.findByPk(submission.deploymentId))! });
+    const run = await runOn(provider.id, { attempts: 2 });
+    const claim = await claimRunWithinLimit(ctx.sequelize, run, 2, 60_000);
+    if (typeof claim !== 'object') throw new Error(`not claimed: ${claim}`);
+    expect(claim.context).toBeDefined();
+    expect(claim.context!.run).toMatchObject({ status: 'running', leaseToken: claim.token, attempts: 3 });
+    expect(claim.context!.provider).toMatchObject({ id: provider.id });
+    expect(claim.context).toEqual(await loadRunContext(ctx.sequelize, run.id));
   });
 });
