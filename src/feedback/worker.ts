@@ -49,8 +49,9 @@ export class FeedbackWorker {
   private again = false;
   private stopped = true;
   /**
-   * PostgreSQL: connections whose claim was refused (full in some process). Their held runs are not
-   * tried again until the connection frees a slot (a wake naming it) or the next poll.
+   * PostgreSQL: connections known to be full: a claim was refused (full in some process), or took
+   * their last slot. Their held runs are not tried again until the connection frees a slot (a wake
+   * naming it) or the next poll.
    */
   private readonly fullConnections = new Set<string>();
   /** PostgreSQL: connections with a slot freed since the last look (see takeJobs). */

@@ -32,12 +32,17 @@ afterAll(async () => {
   await ctx.close();
 });
 
+/** A queued run of the test submission on connection `providerId` (which need not exist), with `fields` set. */
+const newRun = (providerId: string, fields: Partial<Run> = {}) =>
+  Run.create({
+    deploymentId: submission.deploymentId, submissionId: submission.id, instanceId: randomUUID(), providerId, runIndex: 0,
+    idempotencyKey: `lease:${randomUUID()}`, status: 'queued', instanceSnapshot: { name: 'I', providerId, model: 'm', params: {}, weight: 1 },
+    ...fields,
+  });
+
 describe('finishing a run with its last ledger row', () => {
   async function claimedRun() {
-    const run = await Run.create({
-      deploymentId: submission.deploymentId, submissionId: submission.id, instanceId: randomUUID(), providerId: randomUUID(), runIndex: 0,
-      idempotencyKey: `lease:${randomUUID()}`, status: 'queued', instanceSnapshot: { name: 'I', providerId: randomUUID(), model: 'm', params: {}, weight: 1 },
-    });
+    const run = await newRun(randomUUID());
     const token = await claimRun(ctx.sequelize, run.id, 60000);
     expect(token).not.toBeNull();
     return { run, token: token! };
@@ -67,13 +72,6 @@ describe('finishing a run with its last ledger row', () => {
 });
 
 describe('the outcome of a refused claim', () => {
-  const newRun = (providerId: string, fields: Partial<Run> = {}) =>
-    Run.create({
-      deploymentId: submission.deploymentId, submissionId: submission.id, instanceId: randomUUID(), providerId, runIndex: 0,
-      idempotencyKey: `claim:${randomUUID()}`, status: 'queued', instanceSnapshot: { name: 'I', providerId, model: 'm', params: {}, weight: 1 },
-      ...fields,
-    });
-
   test('a due run refused because its connection was full is busy, even if the slot frees right after', async () => {
     const providerId = randomUUID();
     const elsewhere = await newRun(providerId, { status: 'running', leaseToken: randomUUID(), leaseExpiresAt: new Date(Date.now() + 600_000), attempts: 1 });
@@ -122,18 +120,12 @@ describe('the outcome of a refused claim', () => {
 // it left, so a worker does not try a connection it has just filled; a claim on a connection that is
 // already full is refused without the provider row's lock, so it never waits behind other claims.
 (isPostgres() ? describe : describe.skip)('PostgreSQL claims and the slots they leave', () => {
-  const runOn = (providerId: string, fields: Partial<Run> = {}) =>
-    Run.create({
-      deploymentId: submission.deploymentId, submissionId: submission.id, instanceId: randomUUID(), providerId, runIndex: 0,
-      idempotencyKey: `slots:${randomUUID()}`, status: 'queued', instanceSnapshot: { name: 'I', providerId, model: 'm', params: {}, weight: 1 },
-      ...fields,
-    });
   const running = { status: 'running' as const, leaseToken: randomUUID(), leaseExpiresAt: new Date(Date.now() + 600_000), attempts: 1 };
 
   test('a claim says how many slots are left after it', async () => {
     const providerId = randomUUID();
-    await runOn(providerId, running);
-    const [first, second, third] = [await runOn(providerId), await runOn(providerId), await runOn(providerId)];
+    await newRun(providerId, running);
+    const [first, second, third] = [await newRun(providerId), await newRun(providerId), await newRun(providerId)];
     expect(await claimRunWithinLimit(ctx.sequelize, first!, 3, 60_000)).toMatchObject({ token: expect.any(String), slotsLeft: 1 });
     expect(await claimRunWithinLimit(ctx.sequelize, second!, 3, 60_000)).toMatchObject({ token: expect.any(String), slotsLeft: 0 });
     expect(await claimRunWithinLimit(ctx.sequelize, third!, 3, 60_000)).toBe('busy');
@@ -142,8 +134,8 @@ describe('the outcome of a refused claim', () => {
 
   test('a claim on a full connection is refused while another transaction holds the provider row', async () => {
     const { provider } = await createProvider(ctx.keyring);
-    await runOn(provider.id, running);
-    const waiting = await runOn(provider.id);
+    await newRun(provider.id, running);
+    const waiting = await newRun(provider.id);
     let refusedAt = 0;
     let claim: Promise<unknown> = Promise.resolve();
     const releasedAt = await ctx.sequelize.transaction(async (transaction) => {
@@ -164,8 +156,8 @@ describe('the outcome of a refused claim', () => {
 
   test("a claim's commit does not wait for the WAL flush; a refused claim changes nothing", async () => {
     const providerId = randomUUID();
-    const [free, full] = [await runOn(providerId), await runOn(randomUUID())];
-    await runOn(full.providerId, running);
+    const [free, full] = [await newRun(providerId), await newRun(randomUUID())];
+    await newRun(full.providerId, running);
     const claimThenSetting = (run: Run, slots: number) =>
       ctx.sequelize.transaction(async (transaction) => {
         const now = new Date();
@@ -186,7 +178,7 @@ describe('the outcome of a refused claim', () => {
 
   test('a claim brings the run context, as it reads once the claim is made', async () => {
     const { provider } = await createProvider(ctx.keyring, { deployment: (await Deployment.findByPk(submission.deploymentId))! });
-    const run = await runOn(provider.id, { attempts: 2 });
+    const run = await newRun(provider.id, { attempts: 2 });
     const claim = await claimRunWithinLimit(ctx.sequelize, run, 2, 60_000);
     if (typeof claim !== 'object') throw new Error(`not claimed: ${claim}`);
     expect(claim.context).toBeDefined();
