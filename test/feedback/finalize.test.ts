@@ -84,4 +84,15 @@ describe('finalizing a submission', () => {
     expect(outcomes.filter((o) => o.finalized)).toHaveLength(1);
     expect((await submission.reload()).status).toBe('failed');
   });
+
+  test('the finisher reads and writes on the driver (no model query) and returns the submission as stored', async () => {
+    const submission = await submissionWith(['succeeded', 'succeeded', 'invalid_output']);
+    await submission.update({ status: 'running' });
+    const { result, statements } = await countStatements(ctx.sequelize, () => finalizeIfComplete(submission.id));
+    expect(statements).toEqual([]);
+    if (!result.finalized) throw new Error('not finalised');
+    expect(result.submission.get({ plain: true })).toEqual((await Submission.findByPk(submission.id))!.get({ plain: true }));
+    expect(result.submission.status).toBe('ready');
+    expect(result.assignment.get({ plain: true })).toEqual((await Assignment.findByPk(assignment.id))!.get({ plain: true }));
+  });
 });

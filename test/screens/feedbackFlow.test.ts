@@ -143,7 +143,14 @@ describe('feedback screens with the worker', () => {
   test('a student submits, sees "being generated", and after review with an edited score sees the released AI-generated feedback', async () => {
     const { teacher, assignment, student: newStudent } = await setUp();
     const student = await newStudent();
-    nock('https://api.openai.com').matchHeader('authorization', `Bearer ${key}`).post('/v1/chat/completions').reply(200, openaiReply(feedbackJson(3, 7, 'gpt')));
+    // The provider answers only once the student has seen the waiting page (a worker started by an
+    // earlier test may take the run at once).
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    nock('https://api.openai.com').matchHeader('authorization', `Bearer ${key}`).post('/v1/chat/completions').reply(async () => {
+      await answered;
+      return [200, openaiReply(feedbackJson(3, 7, 'gpt'))];
+    });
 
     const form = await getPage(h, '/student', student);
     expect(form.text).toContain('<label for="f-text">Your text for draft 1</label>');
@@ -152,6 +159,7 @@ describe('feedback screens with the worker', () => {
     expect(waiting.text).toContain('Feedback is being generated…');
     expect(waiting.text).not.toContain('AI-generated feedback');
 
+    answer();
     ensureWorker();
     expect((await settled(h, teacher.ltik, submission.id)).status).toBe('ready');
     const ready = await getPage(h, '/student', student);
