@@ -46,5 +46,10 @@ export function valuesFromRow<M extends Model>(model: ModelStatic<M>, row: Recor
 /** The model instance (as if read by Sequelize) from the columns named `prefix + column`; null when its primary key is null (no row joined). */
 export function modelFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>, prefix = ''): M | null {
   const values = valuesFromRow(model, row, prefix);
-  return values && model.build(values as unknown as M['_creationAttributes'], { isNewRecord: false, raw: true });
+  return values && modelOf(model, values);
+}
+
+/** The model instance of a stored row's values (as if read by Sequelize: nothing marked changed). */
+export function modelOf<M extends Model>(model: ModelStatic<M>, values: InferAttributes<M>): M {
+  return model.build(values as unknown as M['_creationAttributes'], { isNewRecord: false, raw: true });
 }

@@ -1,6 +1,5 @@
-import type { InferAttributes } from 'sequelize';
 import { driverOf } from '../db/driver';
-import { modelFromRow, selectColumns, valuesFromRow } from '../db/modelRows';
+import { modelFromRow, modelOf, selectColumns, valuesFromRow } from '../db/modelRows';
 import { Assignment, Run, Submission } from '../models';
 import { FINAL_RUN_STATUSES } from '../models/Run';
 import { aggregate } from './aggregate';
@@ -33,8 +32,9 @@ export async function finalizeIfComplete(submissionId: string): Promise<Finalize
     return { finalized: false };
   }
   // Every run has ended (once per submission): the runs, then the submission with its assignment.
-  const runs = (await driver.all(runsSql(), [submissionId])).map((row) => valuesFromRow(Run, row)!);
-  const [row] = await driver.all(submissionSql(), [submissionId]);
+  const sql = (statements ??= finalizeSql());
+  const runs = (await driver.all(sql.runs, [submissionId])).map((row) => valuesFromRow(Run, row)!);
+  const [row] = await driver.all(sql.submission, [submissionId]);
   const submission = row ? valuesFromRow(Submission, row, 's__') : null;
   const assignment = row ? modelFromRow(Assignment, row, 'a__') : null;
   if (!submission || !assignment) return { finalized: false };
@@ -46,7 +46,7 @@ export async function finalizeIfComplete(submissionId: string): Promise<Finalize
   const now = new Date();
   if (succeeded.length === 0) {
     const won = await driver.run(`UPDATE "submissions" SET "status" = 'failed', "updated_at" = $2 WHERE "id" = $1 AND "status" IN ('queued', 'running')`, [submissionId, driver.date(now)]);
-    return won ? { finalized: true, submission: built({ ...submission, status: 'failed', updatedAt: now }), assignment, autoRelease: false } : { finalized: false };
+    return won ? { finalized: true, submission: modelOf(Submission, { ...submission, status: 'failed', updatedAt: now }), assignment, autoRelease: false } : { finalized: false };
   }
   const result = aggregate(succeeded, assignment.rubric, { method: assignment.aggregation, quorum: assignment.quorum ?? defaultQuorum(assignment.models) });
   const feedback = {
@@ -62,19 +62,15 @@ export async function finalizeIfComplete(submissionId: string): Promise<Finalize
   if (!won) return { finalized: false };
   return {
     finalized: true,
-    submission: built({ ...submission, status, aggregate: result, feedback, overallScore: result.overallScore, updatedAt: now }),
+    submission: modelOf(Submission, { ...submission, status, aggregate: result, feedback, overallScore: result.overallScore, updatedAt: now }),
     assignment,
     autoRelease: assignment.releaseMode === 'auto' && !result.needsReview,
   };
 }
 
-/** The submission as written (a model instance, as if read back). */
-const built = (values: InferAttributes<Submission>) => Submission.build(values as unknown as Submission['_creationAttributes'], { isNewRecord: false, raw: true });
-
-let sql: { runs: string; submission: string } | undefined;
-const runsSql = () => (sql ??= statements()).runs;
-const submissionSql = () => (sql ??= statements()).submission;
-function statements() {
+/** Built on first use (the models are defined by then) and kept. */
+let statements: ReturnType<typeof finalizeSql> | undefined;
+function finalizeSql() {
   return {
     runs: `SELECT ${selectColumns(Run, 'r', '')} FROM "runs" r WHERE r."submission_id" = $1`,
     submission: `SELECT ${selectColumns(Submission, 's', 's__')}, ${selectColumns(Assignment, 'a', 'a__')}

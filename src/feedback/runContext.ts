@@ -40,13 +40,16 @@ const PARTS: Array<{ key: 'run' | 'submission' | 'assignment' | 'provider' | 'de
   { key: 'deployment', model: Deployment as unknown as AnyModel, alias: 'd' },
 ];
 
-const cachedSql = new Map<string, string>();
+// Each statement is built once: the models' columns do not change while the process runs.
+const builtSql = new Map<string, string>();
+function once(key: string, build: () => string): string {
+  let sql = builtSql.get(key);
+  if (!sql) builtSql.set(key, (sql = build()));
+  return sql;
+}
 
-/** The context query; `runId` is the SQL of the run's id (a parameter, or a column of a claim). */
-function contextSql(dialect: 'sqlite' | 'postgres', runId = '$1'): string {
-  const key = `${dialect}:${runId}`;
-  const cached = cachedSql.get(key);
-  if (cached) return cached;
+/** The context query; the run's id is parameter $1. */
+const contextSql = (dialect: 'sqlite' | 'postgres') => once(dialect, () => {
   const snapshotModel = dialect === 'postgres' ? `r."instance_snapshot"->>'model'` : `json_extract(r."instance_snapshot", '$.model')`;
   const columns = PARTS.map(({ model, alias }) => selectColumns(model, alias, `${alias}__`));
   const sql = `SELECT ${columns.join(', ')},
@@ -66,10 +69,9 @@ LEFT JOIN "assignments" a ON a."id" = s."assignment_id"
 LEFT JOIN "providers" p ON p."id" = r."provider_id" AND p."deployment_id" = r."deployment_id"
 LEFT JOIN "deployments" d ON d."id" = r."deployment_id"
 LEFT JOIN "models" cm ON cm."deployment_id" = r."deployment_id" AND cm."provider_kind" = p."kind" AND cm."model" = ${snapshotModel}
-WHERE r."id" = ${runId}`;
-  cachedSql.set(key, sql);
+WHERE r."id" = $1`;
   return sql;
-}
+});
 
 /**
  * PostgreSQL: the claim (connectionSlots.ts) and, when it succeeds, the run's context in one
@@ -77,15 +79,9 @@ WHERE r."id" = ${runId}`;
  * "slots" (the claim's answer) and the context's columns when slots ≥ 0. The context is read with
  * the statement's snapshot, from before the claim: contextFromRow applies the claim to the run.
  */
-export function claimWithContextSql(): string {
-  const key = 'postgres:claim';
-  const cached = cachedSql.get(key);
-  if (cached) return cached;
-  const sql = `WITH "claim" AS MATERIALIZED (SELECT feedforward_claim_run_slots($1, $2, $3, $4, $5, $6) AS "slots")
-SELECT "claim"."slots", "context".* FROM "claim" LEFT JOIN LATERAL (${contextSql('postgres', '$1')}) "context" ON "claim"."slots" >= 0`;
-  cachedSql.set(key, sql);
-  return sql;
-}
+export const claimWithContextSql = () =>
+  once('postgres claim', () => `WITH "claim" AS MATERIALIZED (SELECT feedforward_claim_run_slots($1, $2, $3, $4, $5, $6) AS "slots")
+SELECT "claim"."slots", "context".* FROM "claim" LEFT JOIN LATERAL (${contextSql('postgres')}) "context" ON "claim"."slots" >= 0`);
 
 /** EXISTS comes back as a boolean on PostgreSQL and as 0/1 on SQLite. */
 const truthy = (value: unknown) => value === true || Number(value) === 1;

@@ -56,12 +56,9 @@ export class FeedbackWorker {
   private readonly fullConnections = new Set<string>();
   /** PostgreSQL: connections with a slot freed since the last look (see takeJobs). */
   private readonly freedConnections = new Set<string>();
-  /** PostgreSQL: runs may wait in pg-boss that no freed slot accounts for (queued, polled, or more than was fetched). */
+  /** PostgreSQL: runs may wait in pg-boss that no freed slot accounts for (runs queued, or the poll); cleared by a fetch. */
   private jobsMayWait = true;
-  private readonly wake = () => {
-    this.jobsMayWait = true;
-    void this.tick();
-  };
+  private readonly wake = () => this.slotWake();
   private readonly slotWake = (providerId?: string) => {
     if (providerId) {
       this.fullConnections.delete(providerId);
@@ -216,8 +213,6 @@ export class FeedbackWorker {
     // A freed slot goes to a run held here first, before the round trips of fetching more.
     const freed = [...this.freedConnections];
     this.freedConnections.clear();
-    const mayWait = this.jobsMayWait;
-    this.jobsMayWait = false;
     const served = await this.claimHeld();
     let calls = 0;
     for (const n of this.inFlightByProvider.values()) calls += n;
@@ -227,9 +222,10 @@ export class FeedbackWorker {
     // connection's worth of jobs (each fetch is three round trips, pg-boss's sorting all waiting jobs
     // among them; fetching one job per finished run was a third of the PostgreSQL fan-out's queries).
     // At once when a freed slot is still free (no run held for it), or runs may wait that no freed
-    // slot accounts for.
+    // slot accounts for (that stays so until a fetch, however long this worker has no room).
     const unserved = freed.some((id) => !served.has(id) && !this.fullConnections.has(id));
-    if (room <= 0 || !(mayWait || unserved || room >= Math.max(1, Math.floor(concurrency / 2)))) return;
+    if (room <= 0 || !(this.jobsMayWait || unserved || room >= Math.max(1, Math.floor(concurrency / 2)))) return;
+    this.jobsMayWait = false;
     const fetched = await jobs.fetch(room);
     if (fetched.length) {
       const since = Date.now();
@@ -239,10 +235,8 @@ export class FeedbackWorker {
       await this.claimHeld();
       await completed;
     }
-    if (fetched.length === room) {
-      this.jobsMayWait = true;
-      this.again = true;
-    }
+    // A full batch: look again at once (the claims just made may have left room).
+    if (fetched.length === room) this.again = true;
   }
 
   /** Claims held runs while their connections have free slots (a connection found full is skipped until it frees one); returns the connections it claimed for. */

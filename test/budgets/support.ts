@@ -24,11 +24,13 @@ export interface HeldLlm {
   release(): void;
   /** Answers the oldest waiting call only (holding stays as it is). */
   releaseOne(): void;
+  /** Answers the waiting calls made with this API key only (holding stays as it is). */
+  releaseFor(apiKey: string): void;
   close(): Promise<void>;
 }
 
 export async function startHeldLlm(): Promise<HeldLlm> {
-  const waiting: Array<() => void> = [];
+  const waiting: Array<{ answer: () => void; authorization: string | undefined }> = [];
   const state = {
     requests: 0,
     inFlight: 0,
@@ -48,7 +50,7 @@ export async function startHeldLlm(): Promise<HeldLlm> {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(openaiReply(state.nextTexts.shift() ?? feedbackJson(4, 8, 'budget'), USAGE)));
       };
-      if (state.hold || (state.holdAfter !== null && state.requests > state.holdAfter)) waiting.push(answer);
+      if (state.hold || (state.holdAfter !== null && state.requests > state.holdAfter)) waiting.push({ answer, authorization: req.headers.authorization });
       else setImmediate(answer);
     });
   });
@@ -59,10 +61,15 @@ export async function startHeldLlm(): Promise<HeldLlm> {
     release() {
       state.hold = false;
       state.holdAfter = null;
-      for (const answer of waiting.splice(0)) answer();
+      for (const { answer } of waiting.splice(0)) answer();
     },
     releaseOne() {
-      waiting.shift()?.();
+      waiting.shift()?.answer();
+    },
+    releaseFor(apiKey: string) {
+      const mine = waiting.filter((w) => w.authorization === `Bearer ${apiKey}`);
+      for (const w of mine) waiting.splice(waiting.indexOf(w), 1);
+      for (const { answer } of mine) answer();
     },
     async close() {
       server.closeAllConnections();
@@ -80,6 +87,8 @@ export interface Course {
   teacher: string;
   teacherId: string;
   providerId: string;
+  /** The connection's API key (the held LLM can answer its calls alone). */
+  apiKey: string;
   instanceId: string;
   assignmentId: string;
   resourceLink: Record<string, unknown>;
@@ -95,7 +104,8 @@ export async function setUpCourse(h: LtiHarness, llmUrl: string, opts: { runs: n
     const added = await as(h, admin).post('/api/v1/models', { providerKind: 'openai_compatible', model, displayName: `Budget ${model}`, contextWindow: 128000, maxOutput: 8000, inputPricePerMTok: PRICE.input, outputPricePerMTok: PRICE.output });
     if (added.status !== 201) throw new Error(`model: ${added.status} ${added.text}`);
   }
-  const provider = await as(h, admin).post('/api/v1/providers', { kind: 'openai_compatible', label: `Budget LLM ${randomUUID().slice(0, 6)}`, apiKey: `local-${randomUUID()}`, baseUrl: llmUrl, scope: 'system' });
+  const apiKey = `local-${randomUUID()}`;
+  const provider = await as(h, admin).post('/api/v1/providers', { kind: 'openai_compatible', label: `Budget LLM ${randomUUID().slice(0, 6)}`, apiKey, baseUrl: llmUrl, scope: 'system' });
   if (provider.status !== 201) throw new Error(`provider: ${provider.status} ${provider.text}`);
   const instances: string[] = [];
   for (let i = 0; i < (opts.instances ?? 1); i += 1) {
@@ -122,6 +132,7 @@ export async function setUpCourse(h: LtiHarness, llmUrl: string, opts: { runs: n
     teacher,
     teacherId: me.body.user.id,
     providerId: provider.body.id,
+    apiKey,
     instanceId: instances[0]!,
     assignmentId: assignment.body.id,
     resourceLink,

@@ -196,6 +196,9 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
       await until('four calls at the provider', () => llm.inFlight === 4, 15000);
       await new Promise((r) => setTimeout(r, 200)); // the start-up sweep's wake-up, if any, arrives
       await settled(w);
+      // As after a fetch that took a full batch: nothing says that more runs wait (the start-up sweep's
+      // wake-up says so until a fetch, and this worker has had no room since).
+      (w as unknown as { jobsMayWait: boolean }).jobsMayWait = false;
       const fetchesBefore = fetch.mock.calls.length;
       const requestsBefore = llm.requests;
 
@@ -206,6 +209,34 @@ describePostgres('PostgreSQL worker: held runs and wake-ups', () => {
       expect(fetch.mock.calls.length).toBe(fetchesBefore);
     } finally {
       fetch.mockRestore();
+      llm.release();
+    }
+  });
+
+  test('a slot freed on a connection with no run held for it is filled from pg-boss at once, even below the batch', async () => {
+    llm.hold = true;
+    const y = await setUpCourse(h, llm.url, { runs: 1 });
+    const x = await setUpCourse(h, llm.url, { runs: 7 });
+    const submitTo = async (course: typeof x) => {
+      const sub = await as(h, await course.student()).post(`/api/v1/assignments/${course.assignmentId}/submissions`, { text: `Unserved ${randomUUID()}` });
+      expect(sub.status).toBe(201);
+    };
+    await submitTo(y);
+    await submitTo(x);
+    await submitTo(y); // its job is the ninth, past the first fetch
+    try {
+      // Room for 8 jobs, the oldest: Y's first run and X's seven. Y's run and four of X's call; three are held (X is full).
+      const w = startWorker({ pollMs: 600_000, concurrencyPerConnection: 4 });
+      await until('five calls at the provider', () => llm.inFlight === 5, 15000);
+      await new Promise((r) => setTimeout(r, 200)); // the start-up sweep's wake-up arrives
+      await settled(w);
+      // As after a fetch that took a full batch: nothing says that more runs wait (the flag wake-ups set).
+      (w as unknown as { jobsMayWait: boolean }).jobsMayWait = false;
+      const requestsBefore = llm.requests;
+
+      llm.releaseFor(y.apiKey); // Y's run ends: room for one job, under the batch of two, and no run of Y held
+      await until("Y's second run calls", () => llm.requests === requestsBefore + 1, 15000);
+    } finally {
       llm.release();
     }
   });
