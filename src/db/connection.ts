@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Sequelize, Transaction } from 'sequelize';
 import type { DatabaseSettings } from '../config';
 import type { Logger } from '../logger';
+import { checkpointInBackground, NO_AUTOCHECKPOINT } from './sqliteCheckpoints';
 
 export class DatabaseUnreachableError extends Error {
   constructor(message: string) {
@@ -27,10 +28,15 @@ export function createSequelize(settings: DatabaseSettings, logger?: Logger): Se
       retry: { max: 5, match: [/SQLITE_BUSY/] },
     });
     // WAL lets the web process read while the worker writes; busy_timeout waits instead of failing.
-    onSqliteConnect(sequelize, ['PRAGMA journal_mode=WAL', 'PRAGMA busy_timeout=5000', 'PRAGMA foreign_keys=ON', 'PRAGMA synchronous=NORMAL']);
+    // Checkpoints run in the background, off every request's path (sqliteCheckpoints.ts).
+    onSqliteConnect(sequelize, ['PRAGMA journal_mode=WAL', 'PRAGMA busy_timeout=5000', 'PRAGMA foreign_keys=ON', 'PRAGMA synchronous=NORMAL', NO_AUTOCHECKPOINT]);
     serializeSqliteTransactions(sequelize);
-    // In memory, Sequelize has one connection for everything, transactions included: nothing to reuse.
-    if (settings.storage !== ':memory:') reuseSqliteTransactionConnections(sequelize);
+    // In memory, Sequelize has one connection for everything, transactions included: nothing to
+    // reuse, and no WAL to checkpoint.
+    if (settings.storage !== ':memory:') {
+      reuseSqliteTransactionConnections(sequelize);
+      checkpointInBackground(sequelize, settings.storage);
+    }
     return sequelize;
   }
   return new Sequelize(settings.url, {

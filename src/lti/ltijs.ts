@@ -4,6 +4,7 @@ import Auth from 'ltijs/dist/Utils/Auth';
 import { DataTypes, Options } from 'sequelize';
 import type { DatabaseSettings } from '../config';
 import { onSqliteConnect } from '../db/connection';
+import { NO_AUTOCHECKPOINT } from '../db/sqliteCheckpoints';
 
 // ltijs 5.9 runs in serverless mode inside our Express app. It keeps what it does well (tool keys and
 // JWKS, platform registry, AGS/NRPS/deep-linking clients); our launch validator replaces its token
@@ -28,8 +29,9 @@ function ltijsDatabase(settings: DatabaseSettings): Database {
   const common: Options = { logging: false };
   if (settings.dialect === 'sqlite') {
     const db = new Database('ltijs', null, null, { ...common, dialect: 'sqlite', storage: settings.storage, retry: { max: 10, match: [/SQLITE_BUSY/] } });
-    // Same file as ours: wait for the other connection instead of failing with SQLITE_BUSY.
-    onSqliteConnect(db.db, ['PRAGMA busy_timeout=5000', 'PRAGMA synchronous=NORMAL']);
+    // Same file as ours: wait for the other connection instead of failing with SQLITE_BUSY; our own
+    // connection checkpoints the file in the background (src/db/sqliteCheckpoints.ts).
+    onSqliteConnect(db.db, ['PRAGMA busy_timeout=5000', 'PRAGMA synchronous=NORMAL', NO_AUTOCHECKPOINT]);
     return db;
   }
   const url = new URL(settings.url);
