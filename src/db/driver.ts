@@ -22,6 +22,8 @@ interface Statements {
   all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
   /** A write; returns the number of rows it changed. */
   run(sql: string, params?: Params): Promise<number>;
+  /** A write with a RETURNING clause; returns its rows (on SQLite it waits its turn with the other writes). */
+  returning<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
   /**
    * Two writes, `first` (an INSERT, UPDATE or DELETE) always, then `then`, which runs only if `first`
    * succeeded; returns the rows `then` changed. On PostgreSQL one statement (`first` as a
@@ -156,6 +158,11 @@ function sqliteDriver(sequelize: Sequelize): Driver {
     return use(await pending);
   };
   let executed = 0;
+  const rowsOf = <T>(sql: string, params: Params) =>
+    retryBusy(() => {
+      executed += 1;
+      return withStatement(sql, (statement) => new Promise<T[]>((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))));
+    });
   const write = (sql: string, params: Params) =>
     retryBusy(() => {
       executed += 1;
@@ -171,14 +178,9 @@ function sqliteDriver(sequelize: Sequelize): Driver {
       );
     });
   const statements: Statements = {
-    all: <T>(sql: string, params: Params = []) =>
-      readGate(() =>
-        retryBusy(() => {
-          executed += 1;
-          return withStatement(sql, (statement) => new Promise<T[]>((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))));
-        }),
-      ),
+    all: <T>(sql: string, params: Params = []) => readGate(() => rowsOf<T>(sql, params)),
     run: (sql, params = []) => gate(() => write(sql, params), { first: true }),
+    returning: <T>(sql: string, params: Params = []) => gate(() => rowsOf<T>(sql, params), { first: true }),
     runAfter: (first, then) =>
       gate(async () => {
         await write(first.sql, first.params);
@@ -265,6 +267,7 @@ function postgresDriver(sequelize: Sequelize): Driver {
   const statements: Statements = {
     all: <T>(sql: string, params: Params = []) => withClient(async (client) => (await send(client, sql, params)).rows as T[]),
     run: (sql, params = []) => withClient(async (client) => (await send(client, sql, params)).rowCount ?? 0),
+    returning: <T>(sql: string, params: Params = []) => withClient(async (client) => (await send(client, sql, params)).rows as T[]),
     runAfter: (first, then) => {
       // `first`'s parameters follow `then`'s.
       const shifted = first.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + then.params.length}`);

@@ -4,10 +4,15 @@ import { DataTypes, Model, type InferAttributes, type ModelStatic } from 'sequel
 // hot path can read what it needs in one round trip. Converts what the drivers leave as text or
 // numbers (SQLite booleans, dates and JSON) the way Sequelize's own reads do.
 
+/** `[alias.column, prefixcolumn]` for every column of the model. */
+export function columnsOf(model: ModelStatic<Model>, alias: string, prefix: string): Array<[expression: string, name: string]> {
+  return Object.values(model.getAttributes()).map((a) => [`${alias}."${a.field}"`, `${prefix}${a.field}`]);
+}
+
 /** `alias.column AS "prefixcolumn"` for every column of the model: a select list for modelFromRow. */
 export function selectColumns(model: ModelStatic<Model>, alias: string, prefix: string): string {
-  return Object.values(model.getAttributes())
-    .map((a) => `${alias}."${a.field}" AS "${prefix}${a.field}"`)
+  return columnsOf(model, alias, prefix)
+    .map(([expression, name]) => `${expression} AS "${name}"`)
     .join(', ');
 }
 

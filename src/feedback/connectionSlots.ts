@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
-import { claimRun, DUE_RUN_SQL } from './leases';
-import { claimWithContextSql, contextFromRow, type RunContext } from './runContext';
+import { claimParams, DUE_RUN_SQL } from './leases';
+import { claimWithContextSql, contextFromRow, contextRowFromJson, sqliteClaimWithContextSql, type RunContext } from './runContext';
 
 // The per-connection concurrency limit across every worker process. A run holds one of its provider
 // connection's slots while it is `running` with an unexpired lease (from the claim until its result
@@ -14,21 +14,26 @@ import { claimWithContextSql, contextFromRow, type RunContext } from './runConte
 //   slots a successful one left, so a worker never tries a connection it knows is full;
 // - SQLite: in one UPDATE whose WHERE counts the held slots. A write statement takes SQLite's single
 //   write lock before it reads, so no other claim runs in between; and it needs no transaction,
-//   which on SQLite would open a fresh connection per claim (the per-call benchmark showed it).
+//   which on SQLite would open a fresh connection per claim (the per-call benchmark showed it). It
+//   returns the run's context (runContext.ts).
 // A crashed worker's slots free themselves when their leases expire.
 
 /**
- * A successful claim has the lease token; on PostgreSQL also `slotsLeft`, the free slots on the
- * connection just after it (more may free meanwhile), and `context`, the run's context read in the
- * same round trip (pass it to executeRun).
+ * A successful claim has the lease token and `context`, the run's context read in the same statement
+ * (pass it to executeRun); on PostgreSQL also `slotsLeft`, the free slots on the connection just after
+ * it (more may free meanwhile).
  */
 export type SlotClaim = { token: string; slotsLeft?: number; context?: RunContext } | 'busy' | 'gone';
 
 export async function claimRunWithinLimit(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
   const driver = driverOf(sequelize);
   if (driver.dialect === 'postgres') return claimOnPostgres(sequelize, run, limit, leaseMs);
-  const token = await claimRun(sequelize, run.id, leaseMs, { providerId: run.providerId, slots: limit });
-  if (token) return { token };
+  const now = new Date();
+  const token = randomUUID();
+  const leaseUntil = new Date(now.getTime() + leaseMs);
+  const [row] = await driver.returning<{ context: string | null }>(sqliteClaimWithContextSql(), claimParams(sequelize, run.id, token, now, leaseUntil, { providerId: run.providerId, slots: limit }));
+  // (The subquery sees the claimed run; contextFromRow would apply the claim if it did not.)
+  if (row) return row.context ? { token, context: contextFromRow(contextRowFromJson(row.context), { token, now, leaseUntil }) } : { token };
   return (await isDue(sequelize, run.id)) ? 'busy' : 'gone';
 }
 

@@ -1,6 +1,7 @@
-import type { InferAttributes, ModelStatic, Model, Sequelize } from 'sequelize';
+import { DataTypes, type InferAttributes, type ModelStatic, type Model, type Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
-import { selectColumns, valuesFromRow } from '../db/modelRows';
+import { columnsOf, valuesFromRow } from '../db/modelRows';
+import { claimSql } from './leases';
 import { Assignment, Deployment, Provider, Run, Submission } from '../models';
 import type { Price } from './pricing';
 
@@ -31,6 +32,7 @@ export interface BudgetHint {
 }
 
 type AnyModel = ModelStatic<Model>;
+const REAL_TYPES = [DataTypes.DOUBLE, DataTypes.FLOAT, DataTypes.REAL, DataTypes.DECIMAL];
 
 const PARTS: Array<{ key: 'run' | 'submission' | 'assignment' | 'provider' | 'deployment'; model: AnyModel; alias: string }> = [
   { key: 'run', model: Run as unknown as AnyModel, alias: 'r' },
@@ -41,37 +43,50 @@ const PARTS: Array<{ key: 'run' | 'submission' | 'assignment' | 'provider' | 'de
 ];
 
 // Each statement is built once: the models' columns do not change while the process runs.
-const builtSql = new Map<string, string>();
-function once(key: string, build: () => string): string {
-  let sql = builtSql.get(key);
-  if (!sql) builtSql.set(key, (sql = build()));
-  return sql;
+const built = new Map<string, unknown>();
+function once<T>(key: string, build: () => T): T {
+  if (!built.has(key)) built.set(key, build());
+  return built.get(key) as T;
 }
 
-/** The context query; the run's id is parameter $1. */
-const contextSql = (dialect: 'sqlite' | 'postgres') => once(dialect, () => {
-  const snapshotModel = dialect === 'postgres' ? `r."instance_snapshot"->>'model'` : `json_extract(r."instance_snapshot", '$.model')`;
-  const columns = PARTS.map(({ model, alias }) => selectColumns(model, alias, `${alias}__`));
-  const sql = `SELECT ${columns.join(', ')},
-  (SELECT prev."feedback" FROM "submissions" prev
+/** The context's columns ([expression, name]) and the tables they come from (the run is r). */
+const contextParts = (dialect: 'sqlite' | 'postgres') =>
+  once(`${dialect} parts`, () => {
+    const snapshotModel = dialect === 'postgres' ? `r."instance_snapshot"->>'model'` : `json_extract(r."instance_snapshot", '$.model')`;
+    const columns = PARTS.flatMap(({ model, alias }) => columnsOf(model, alias, `${alias}__`));
+    // Floating-point columns: JSON text from SQLite keeps only 15 digits of them, its CAST to text all 17.
+    const reals = new Set(
+      PARTS.flatMap(({ model, alias }) => Object.values(model.getAttributes()).filter((a) => REAL_TYPES.some((type) => a.type instanceof type)).map((a) => `${alias}__${a.field}`)),
+    );
+    columns.push(
+      [`(SELECT prev."feedback" FROM "submissions" prev
      WHERE prev."assignment_id" = s."assignment_id" AND prev."user_id" = s."user_id"
        AND prev."draft_number" < s."draft_number" AND prev."status" = 'released'
-     ORDER BY prev."draft_number" DESC LIMIT 1) AS "previous_feedback",
-  COALESCE(cm."input_price_override_micros", cm."input_price_micros") AS "price_input",
-  COALESCE(cm."output_price_override_micros", cm."output_price_micros") AS "price_output",
-  EXISTS (SELECT 1 FROM "budgets" b WHERE b."deployment_id" = r."deployment_id" AND (
+     ORDER BY prev."draft_number" DESC LIMIT 1)`, 'previous_feedback'],
+      ['COALESCE(cm."input_price_override_micros", cm."input_price_micros")', 'price_input'],
+      ['COALESCE(cm."output_price_override_micros", cm."output_price_micros")', 'price_output'],
+      [`EXISTS (SELECT 1 FROM "budgets" b WHERE b."deployment_id" = r."deployment_id" AND (
        (b."scope" = 'deployment' AND b."scope_id" = r."deployment_id") OR (b."scope" = 'connection' AND b."scope_id" = r."provider_id")
-    OR (b."scope" = 'instructor' AND b."scope_id" = a."created_by_user_id") OR (b."scope" = 'assignment' AND b."scope_id" = a."id"))) AS "any_budget",
-  EXISTS (SELECT 1 FROM "budget_reservations" br WHERE br."run_id" = r."id" AND br."state" = 'reserved') AS "open_reservation"
-FROM "runs" r
+    OR (b."scope" = 'instructor' AND b."scope_id" = a."created_by_user_id") OR (b."scope" = 'assignment' AND b."scope_id" = a."id")))`, 'any_budget'],
+      [`EXISTS (SELECT 1 FROM "budget_reservations" br WHERE br."run_id" = r."id" AND br."state" = 'reserved')`, 'open_reservation'],
+    );
+    const from = `FROM "runs" r
 LEFT JOIN "submissions" s ON s."id" = r."submission_id"
 LEFT JOIN "assignments" a ON a."id" = s."assignment_id"
 LEFT JOIN "providers" p ON p."id" = r."provider_id" AND p."deployment_id" = r."deployment_id"
 LEFT JOIN "deployments" d ON d."id" = r."deployment_id"
-LEFT JOIN "models" cm ON cm."deployment_id" = r."deployment_id" AND cm."provider_kind" = p."kind" AND cm."model" = ${snapshotModel}
+LEFT JOIN "models" cm ON cm."deployment_id" = r."deployment_id" AND cm."provider_kind" = p."kind" AND cm."model" = ${snapshotModel}`;
+    return { columns, from, reals };
+  });
+
+/** The context query; the run's id is parameter $1. */
+const contextSql = (dialect: 'sqlite' | 'postgres') =>
+  once(dialect, () => {
+    const { columns, from } = contextParts(dialect);
+    return `SELECT ${columns.map(([expression, name]) => `${expression} AS "${name}"`).join(', ')}
+${from}
 WHERE r."id" = $1`;
-  return sql;
-});
+  });
 
 /**
  * PostgreSQL: the claim (connectionSlots.ts) and, when it succeeds, the run's context in one
@@ -82,6 +97,28 @@ WHERE r."id" = $1`;
 export const claimWithContextSql = () =>
   once('postgres claim', () => `WITH "claim" AS MATERIALIZED (SELECT feedforward_claim_run_slots($1, $2, $3, $4, $5, $6) AS "slots")
 SELECT "claim"."slots", "context".* FROM "claim" LEFT JOIN LATERAL (${contextSql('postgres')}) "context" ON "claim"."slots" >= 0`);
+
+/**
+ * SQLite: the claim's UPDATE (claimSql, with its parameters) returning the run's context, as one
+ * JSON array in one column (a RETURNING clause names only the updated table; a subquery may read the
+ * others): one statement, so one trip through libuv's threadpool, instead of two. No row: no claim.
+ */
+export const sqliteClaimWithContextSql = () =>
+  once('sqlite claim', () => {
+    const { columns, from, reals } = contextParts('sqlite');
+    const values = columns.map(([expression, name]) => (reals.has(name) ? `CAST(${expression} AS TEXT)` : expression));
+    return `${claimSql(true)}
+RETURNING (SELECT json_array(${values.join(', ')}) ${from} WHERE r."id" = "runs"."id") AS "context"`;
+  });
+
+/** The row of the context query, from sqliteClaimWithContextSql's JSON array. */
+export function contextRowFromJson(json: string): Record<string, unknown> {
+  const values = JSON.parse(json) as unknown[];
+  const { columns, reals } = contextParts('sqlite');
+  const row: Record<string, unknown> = {};
+  columns.forEach(([, name], i) => (row[name] = reals.has(name) && typeof values[i] === 'string' ? Number(values[i]) : values[i]));
+  return row;
+}
 
 /** EXISTS comes back as a boolean on PostgreSQL and as 0/1 on SQLite. */
 const truthy = (value: unknown) => value === true || Number(value) === 1;

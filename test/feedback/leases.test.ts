@@ -79,7 +79,7 @@ describe('the outcome of a refused claim', () => {
 
     // The run "elsewhere" finishes just after the claim statement, before the refusal is explained.
     const driver = driverOf(ctx.sequelize);
-    const { all, run } = driver;
+    const { all, run, returning } = driver;
     let freed = false;
     const freeAfterClaim = async (sql: string) => {
       if (freed || !(sql.includes('feedforward_claim_run') || sql.startsWith(`UPDATE "runs" SET "status" = 'running'`))) return;
@@ -96,11 +96,17 @@ describe('the outcome of a refused claim', () => {
       await freeAfterClaim(sql);
       return changed;
     };
+    driver.returning = async (sql, params) => {
+      const rows = await returning(sql, params);
+      await freeAfterClaim(sql);
+      return rows as never;
+    };
     try {
       expect(await claimRunWithinLimit(ctx.sequelize, waiting, 1, 60_000)).toBe('busy');
     } finally {
       driver.all = all;
       driver.run = run;
+      driver.returning = returning;
     }
     expect(freed).toBe(true);
     // Still queued, and the freed slot is now its.
@@ -176,14 +182,34 @@ describe('the outcome of a refused claim', () => {
     expect(after!.value).toBe('on');
   });
 
+});
+
+// A successful claim brings the run's context from the same statement (PostgreSQL: the claim
+// function with the context query; SQLite: the claim's UPDATE returning it as JSON), equal to what
+// the context query reads once the claim is made, floating-point values to the last digit.
+describe("a claim's run context", () => {
   test('a claim brings the run context, as it reads once the claim is made', async () => {
-    const { provider } = await createProvider(ctx.keyring, { deployment: (await Deployment.findByPk(submission.deploymentId))! });
-    const run = await newRun(provider.id, { attempts: 2 });
+    const deployment = (await Deployment.findByPk(submission.deploymentId))!;
+    const { provider } = await createProvider(ctx.keyring, { deployment });
+    const assignment = await createAssignment(deployment, await createUser(deployment), { title: 'Context' });
+    const scored = await createSubmission(assignment, await createUser(deployment), 'Scored text.');
+    await scored.update({ overallScore: 1 / 3, feedback: { summary: 'S', criteria: [] } });
+    const run = await newRun(provider.id, { attempts: 2, submissionId: scored.id });
     const claim = await claimRunWithinLimit(ctx.sequelize, run, 2, 60_000);
     if (typeof claim !== 'object') throw new Error(`not claimed: ${claim}`);
     expect(claim.context).toBeDefined();
     expect(claim.context!.run).toMatchObject({ status: 'running', leaseToken: claim.token, attempts: 3 });
     expect(claim.context!.provider).toMatchObject({ id: provider.id });
+    expect(claim.context!.submission).toMatchObject({ id: scored.id, overallScore: 1 / 3, feedback: { summary: 'S', criteria: [] } });
+    expect(claim.context!.assignment).toMatchObject({ id: assignment.id, title: 'Context' });
     expect(claim.context).toEqual(await loadRunContext(ctx.sequelize, run.id));
+  });
+
+  test('a refused claim changes nothing and brings no context', async () => {
+    const providerId = randomUUID();
+    await newRun(providerId, { status: 'running', leaseToken: randomUUID(), leaseExpiresAt: new Date(Date.now() + 600_000), attempts: 1 });
+    const waiting = await newRun(providerId);
+    expect(await claimRunWithinLimit(ctx.sequelize, waiting, 1, 60_000)).toBe('busy');
+    expect((await Run.findByPk(waiting.id))!.toJSON()).toMatchObject({ status: 'queued', attempts: 0, leaseToken: null });
   });
 });
