@@ -35,7 +35,7 @@ export function createSequelize(settings: DatabaseSettings, logger?: Logger): Se
     // reuse, and no WAL to checkpoint.
     if (settings.storage !== ':memory:') {
       reuseSqliteTransactionConnections(sequelize);
-      checkpointInBackground(sequelize, settings.storage);
+      checkpointInBackground(sequelize, settings.storage, writeGate(sequelize));
     }
     return sequelize;
   }

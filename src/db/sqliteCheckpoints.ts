@@ -4,10 +4,14 @@ import type { Sequelize } from 'sequelize';
 // takes the WAL past `wal_autocheckpoint` pages, so every few hundred writes one request's statement
 // paid several milliseconds for it: the per-call benchmark's p95 was 5.5 ms with automatic
 // checkpoints and 4.0–4.3 ms without. The tool's connections therefore never checkpoint (the PRAGMA
-// below), and a connection of its own does it in the background: a PASSIVE checkpoint waits for no
-// reader or writer, and the other connections keep appending to the WAL while it runs. Once a
-// checkpoint has copied every frame, the next writer starts the WAL from its beginning again, so
-// the file stays as large as one interval's writes. SQLite has no such background mode itself.
+// below), and a connection of its own does it in the background, in two steps:
+// 1. a PASSIVE checkpoint, which waits for no reader or writer: the bulk of the copying, while the
+//    other connections keep appending to the WAL;
+// 2. the frames appended meanwhile, with this process's writers held back in its writer queue
+//    (writeGate), so that the checkpoint completes: only then does the next writer start the WAL from
+//    its beginning again. Under a steady stream of writes, step 1 alone never completes, and the
+//    WAL grew by every write (the per-call benchmark took it past 50 000 frames).
+// The file stays about as large as one interval's writes. SQLite has no such background mode itself.
 
 /** Added to the PRAGMAs of every connection that checkpoints elsewhere. */
 export const NO_AUTOCHECKPOINT = 'PRAGMA wal_autocheckpoint=0';
@@ -30,6 +34,8 @@ interface SqliteModule {
   Database: new (file: string, mode: number, cb: (err: Error | null) => void) => SqliteDatabase;
   OPEN_READWRITE: number;
 }
+/** This process's writer queue (writeGate in connection.ts). */
+type WriteQueue = <T>(write: () => Promise<T>, opts?: { first?: boolean }) => Promise<T>;
 interface Manager {
   lib: SqliteModule;
   close(): Promise<void>;
@@ -42,7 +48,7 @@ const checkpointers = new WeakMap<Sequelize, { checkpoint(): Promise<CheckpointR
  * the sqlite3 module Sequelize loaded, until `sequelize` closes. Failures are left for the next tick
  * (the WAL only grows meanwhile; SQLite checkpoints it anyway when its last connection closes).
  */
-export function checkpointInBackground(sequelize: Sequelize, storage: string, intervalMs = CHECKPOINT_INTERVAL_MS): void {
+export function checkpointInBackground(sequelize: Sequelize, storage: string, writers: WriteQueue, intervalMs = CHECKPOINT_INTERVAL_MS): void {
   const manager = (sequelize as unknown as { connectionManager: Manager }).connectionManager;
   let db: Promise<SqliteDatabase> | null = null;
   let running: Promise<CheckpointResult | null> | null = null;
@@ -54,6 +60,10 @@ export function checkpointInBackground(sequelize: Sequelize, storage: string, in
         connection.exec('PRAGMA busy_timeout=5000', (pragmaErr) => (pragmaErr ? reject(pragmaErr) : resolve(connection)));
       });
     });
+  const passive = (connection: SqliteDatabase) =>
+    new Promise<CheckpointResult>((resolve, reject) =>
+      connection.get('PRAGMA wal_checkpoint(PASSIVE)', (err, row) => (err ? reject(err) : resolve({ busy: row.busy!, log: row.log!, checkpointed: row.checkpointed! }))),
+    );
   const once = async (): Promise<CheckpointResult | null> => {
     if (closed) return null;
     db ??= open();
@@ -61,9 +71,9 @@ export function checkpointInBackground(sequelize: Sequelize, storage: string, in
       db = null;
       throw err;
     });
-    return new Promise<CheckpointResult>((resolve, reject) =>
-      connection.get('PRAGMA wal_checkpoint(PASSIVE)', (err, row) => (err ? reject(err) : resolve({ busy: row.busy!, log: row.log!, checkpointed: row.checkpointed! }))),
-    );
+    const bulk = await passive(connection);
+    if (bulk.log <= 0 || closed) return bulk; // an empty WAL (or none): nothing to finish
+    return writers(() => passive(connection), { first: true });
   };
   // One at a time: a slow disk must not pile checkpoints up.
   const checkpoint = () => (running ??= once().finally(() => (running = null)));
