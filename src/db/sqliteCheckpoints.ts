@@ -2,8 +2,8 @@ import type { Sequelize } from 'sequelize';
 
 // SQLite checkpoints its WAL (copies it into the database file and syncs both) on the commit that
 // takes the WAL past `wal_autocheckpoint` pages, so every few hundred writes one request's statement
-// paid several milliseconds for it: the per-call benchmark's p95 was 5.5 ms with automatic
-// checkpoints and 4.0–4.3 ms without. The tool's connections therefore never checkpoint (the PRAGMA
+// paid several milliseconds for it (~8 times a second in the per-call benchmark, whose p95 was
+// 4.8–5.3 ms with automatic checkpoints and 3.8–4.6 ms with these). The tool's connections therefore never checkpoint (the PRAGMA
 // below), and a connection of its own does it in the background, in two steps:
 // 1. a PASSIVE checkpoint, which waits for no reader or writer: the bulk of the copying, while the
 //    other connections keep appending to the WAL;
@@ -15,7 +15,8 @@ import type { Sequelize } from 'sequelize';
 
 /** Added to the PRAGMAs of every connection that checkpoints elsewhere. */
 export const NO_AUTOCHECKPOINT = 'PRAGMA wal_autocheckpoint=0';
-export const CHECKPOINT_INTERVAL_MS = 1000;
+/** How often; read when a checkpointer starts (tests lengthen it to checkpoint only when they ask). */
+export const checkpointSchedule = { intervalMs: 1000 };
 
 export interface CheckpointResult {
   /** 1 when a writer or reader kept it from copying everything (it tries again next time). */
@@ -48,7 +49,7 @@ const checkpointers = new WeakMap<Sequelize, { checkpoint(): Promise<CheckpointR
  * the sqlite3 module Sequelize loaded, until `sequelize` closes. Failures are left for the next tick
  * (the WAL only grows meanwhile; SQLite checkpoints it anyway when its last connection closes).
  */
-export function checkpointInBackground(sequelize: Sequelize, storage: string, writers: WriteQueue, intervalMs = CHECKPOINT_INTERVAL_MS): void {
+export function checkpointInBackground(sequelize: Sequelize, storage: string, writers: WriteQueue, intervalMs = checkpointSchedule.intervalMs): void {
   const manager = (sequelize as unknown as { connectionManager: Manager }).connectionManager;
   let db: Promise<SqliteDatabase> | null = null;
   let running: Promise<CheckpointResult | null> | null = null;
@@ -64,6 +65,10 @@ export function checkpointInBackground(sequelize: Sequelize, storage: string, wr
     new Promise<CheckpointResult>((resolve, reject) =>
       connection.get('PRAGMA wal_checkpoint(PASSIVE)', (err, row) => (err ? reject(err) : resolve({ busy: row.busy!, log: row.log!, checkpointed: row.checkpointed! }))),
     );
+  const dataVersion = (connection: SqliteDatabase) =>
+    new Promise<number>((resolve, reject) => connection.get('PRAGMA data_version', (err, row) => (err ? reject(err) : resolve(row.data_version!))));
+  // data_version (which changes when another connection commits) as of the last complete checkpoint.
+  let settled: number | null = null;
   const once = async (): Promise<CheckpointResult | null> => {
     if (closed) return null;
     db ??= open();
@@ -71,9 +76,17 @@ export function checkpointInBackground(sequelize: Sequelize, storage: string, wr
       db = null;
       throw err;
     });
+    // Nothing committed since the last complete checkpoint (an idle tool): nothing to do.
+    if ((await dataVersion(connection)) === settled) return null;
     const bulk = await passive(connection);
-    if (bulk.log <= 0 || closed) return bulk; // an empty WAL (or none): nothing to finish
-    return writers(() => passive(connection), { first: true });
+    if (bulk.log <= 0 || closed) return bulk; // no WAL, or an empty one
+    // Even a result saying it copied every frame (log = checkpointed) counts only the frames there
+    // were when it began: writes made while it ran kept the WAL from starting over.
+    return writers(async () => {
+      const result = await passive(connection);
+      if (result.checkpointed === result.log) settled = await dataVersion(connection);
+      return result;
+    }, { first: true });
   };
   // One at a time: a slow disk must not pile checkpoints up.
   const checkpoint = () => (running ??= once().finally(() => (running = null)));
@@ -92,7 +105,7 @@ export function checkpointInBackground(sequelize: Sequelize, storage: string, wr
   };
 }
 
-/** Runs one background checkpoint now (tests); null when `sequelize` has none or has closed. */
+/** Runs one background checkpoint now (tests); null when nothing was written since the last one, or `sequelize` has none or has closed. */
 export function checkpointNow(sequelize: Sequelize): Promise<CheckpointResult | null> {
   return checkpointers.get(sequelize)?.checkpoint() ?? Promise.resolve(null);
 }

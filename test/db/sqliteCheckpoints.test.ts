@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { QueryTypes } from 'sequelize';
 import { driverOf } from '../../src/db/driver';
-import { CHECKPOINT_INTERVAL_MS, checkpointNow } from '../../src/db/sqliteCheckpoints';
+import { checkpointNow, checkpointSchedule } from '../../src/db/sqliteCheckpoints';
 import { createTestContext, TestContext } from '../support/context';
 import { isPostgres } from '../support/paths';
 
@@ -14,12 +14,16 @@ const describeSqlite = isPostgres() ? describe.skip : describe;
 describeSqlite('SQLite WAL checkpoints in the background', () => {
   let ctx: TestContext;
   let wal: string;
+  const everySecond = checkpointSchedule.intervalMs;
   beforeEach(async () => {
+    // Only when a test asks (checkpointNow), except where the test says otherwise.
+    checkpointSchedule.intervalMs = expect.getState().currentTestName?.includes('by itself') ? everySecond : 3_600_000;
     ctx = await createTestContext();
     wal = `${(ctx.config.database as { storage: string }).storage}-wal`;
     await ctx.sequelize.query('CREATE TABLE IF NOT EXISTS wal_probe (n INTEGER, filler BLOB)');
   });
   afterEach(async () => {
+    checkpointSchedule.intervalMs = everySecond;
     await ctx?.close();
   });
 
@@ -81,10 +85,20 @@ describeSqlite('SQLite WAL checkpoints in the background', () => {
     expect(Math.max(...later)).toBeLessThan(first! * 1.6);
   });
 
+  test('an idle tool checkpoints nothing until something is written', async () => {
+    await writeBatch();
+    expect(await checkpointNow(ctx.sequelize)).toMatchObject({ busy: 0 });
+    expect(await checkpointNow(ctx.sequelize)).toBeNull();
+    await ctx.sequelize.query('INSERT INTO wal_probe (n) VALUES (1)');
+    const after = await checkpointNow(ctx.sequelize);
+    expect(after).toMatchObject({ busy: 0 });
+    expect(after!.checkpointed).toBe(after!.log);
+  });
+
   test('the background checkpoint runs by itself, and closing the tool closes its connection', async () => {
     await writeBatch();
     const afterFirst = walPages();
-    await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_INTERVAL_MS * 2.5));
+    await new Promise((resolve) => setTimeout(resolve, everySecond * 2.5));
     await writeBatch();
     expect(walPages()).toBeLessThanOrEqual(afterFirst * 1.05);
 
