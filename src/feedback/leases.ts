@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { driverOf, type Statement } from '../db/driver';
 import type { Run } from '../models';
@@ -17,30 +16,20 @@ export function heldSlotsSql(now: string, provider: string): string {
 }
 
 /**
- * The claim of a run as one UPDATE: it takes the run if it is due and, when `withinLimit`, only while
- * its connection holds fewer slots than allowed (counted in the same statement). Parameters: $1 now,
- * $2 the run, $3 the lease token, $4 the lease's end, and with the limit $5 the connection and $6 its
- * slots. PostgreSQL claims within a limit with a function instead (connectionSlots.ts).
+ * SQLite's claim of a run as one UPDATE: it takes the run if it is due, only while its connection
+ * holds fewer slots than allowed (counted in the same statement). Parameters: $1 now, $2 the run,
+ * $3 the lease token, $4 the lease's end, $5 the connection and $6 its slots. PostgreSQL claims with
+ * a function instead (connectionSlots.ts).
  */
-export function claimSql(withinLimit: boolean): string {
+export function claimSql(): string {
   return `UPDATE "runs" SET "status" = 'running', "lease_token" = $3, "lease_expires_at" = $4, "started_at" = $1, "attempts" = "attempts" + 1, "updated_at" = $1
-WHERE "id" = $2 AND ${DUE_RUN_SQL}${withinLimit ? ` AND (${heldSlotsSql('$1', '$5')}) < $6` : ''}`;
+WHERE "id" = $2 AND ${DUE_RUN_SQL} AND (${heldSlotsSql('$1', '$5')}) < $6`;
 }
 
 /** Its parameters, in claimSql's order. */
-export function claimParams(sequelize: Sequelize, runId: string, token: string, now: Date, leaseUntil: Date, limit?: { providerId: string; slots: number }): unknown[] {
+export function claimParams(sequelize: Sequelize, runId: string, token: string, now: Date, leaseUntil: Date, limit: { providerId: string; slots: number }): unknown[] {
   const driver = driverOf(sequelize);
-  const params: unknown[] = [driver.date(now), runId, token, driver.date(leaseUntil)];
-  if (limit) params.push(limit.providerId, limit.slots);
-  return params;
-}
-
-/** Takes the run (claimSql) and returns the lease token, or null. */
-export async function claimRun(sequelize: Sequelize, runId: string, leaseMs: number, limit?: { providerId: string; slots: number }): Promise<string | null> {
-  const now = new Date();
-  const token = randomUUID();
-  const changed = await driverOf(sequelize).run(claimSql(Boolean(limit)), claimParams(sequelize, runId, token, now, new Date(now.getTime() + leaseMs), limit));
-  return changed === 1 ? token : null;
+  return [driver.date(now), runId, token, driver.date(leaseUntil), limit.providerId, limit.slots];
 }
 
 /** What a finished attempt writes on its run. */

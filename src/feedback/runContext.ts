@@ -107,7 +107,7 @@ export const sqliteClaimWithContextSql = () =>
   once('sqlite claim', () => {
     const { columns, from, reals } = contextParts('sqlite');
     const values = columns.map(([expression, name]) => (reals.has(name) ? `CAST(${expression} AS TEXT)` : expression));
-    return `${claimSql(true)}
+    return `${claimSql()}
 RETURNING (SELECT json_array(${values.join(', ')}) ${from} WHERE r."id" = "runs"."id") AS "context"`;
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
 import { driverOf } from '../../src/db/driver';
 import { claimRunWithinLimit } from '../../src/feedback/connectionSlots';
-import { claimRun, finishRun } from '../../src/feedback/leases';
+import { finishRun } from '../../src/feedback/leases';
 import { loadRunContext } from '../../src/feedback/runContext';
 import { Deployment, Run, Submission, UsageEntry } from '../../src/models';
 import { callInsert } from '../../src/usage/ledger';
@@ -43,9 +43,9 @@ const newRun = (providerId: string, fields: Partial<Run> = {}) =>
 describe('finishing a run with its last ledger row', () => {
   async function claimedRun() {
     const run = await newRun(randomUUID());
-    const token = await claimRun(ctx.sequelize, run.id, 60000);
-    expect(token).not.toBeNull();
-    return { run, token: token! };
+    const claim = await claimRunWithinLimit(ctx.sequelize, run, 8, 60000);
+    if (typeof claim !== 'object') throw new Error(`not claimed: ${claim}`);
+    return { run, token: claim.token };
   }
 
   const ledgerRow = (runId: string) =>

@@ -135,8 +135,8 @@ describe('feedback pipeline', () => {
     expect(await Run.count({ where: { submissionId: a.body.id } })).toBe(1);
     // Re-queue the finished run as a duplicate job would: the claim refuses it, no second call.
     const run = await Run.findOne({ where: { submissionId: a.body.id } });
-    const { claimRun } = await import('../../src/feedback/leases');
-    expect(await claimRun(h.ctx.sequelize, run!.id, 60000)).toBeNull();
+    const { claimRunWithinLimit } = await import('../../src/feedback/connectionSlots');
+    expect(await claimRunWithinLimit(h.ctx.sequelize, run!, 8, 60000)).toBe('gone');
   });
 
   // PostgreSQL only: on SQLite the request waits for the open transaction before it reads the drafts
