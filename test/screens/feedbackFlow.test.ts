@@ -120,7 +120,7 @@ describe('feedback screens with the worker', () => {
     expect(mine.text.match(/<script\b/g)).toHaveLength(1); // the layout's app.js only
   });
 
-  test('the layout\'s rendered page body is the only unescaped output in the templates', () => {
+  test('the layout\'s rendered page body is the only unescaped output in the templates', async () => {
     // {{{body}}} is the view express-handlebars has already rendered, escaped; any other triple-stash
     // would print a value raw.
     const templates = filesUnder('views', /\.hbs$/);
@@ -138,6 +138,13 @@ describe('feedback screens with the worker', () => {
     const engineSetup = fs.readFileSync(path.join(REPO_ROOT, 'src', 'app.ts'), 'utf8');
     expect(engineSetup).toMatch(/engine\(\{[^)]*helpers \}\)/);
     expect(filesUnder('src', /\.ts$/).filter((file) => /noEscape|SafeString\(/.test(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8')))).toEqual([]);
+    // And {{{body}}} is always the rendered view: a route's data named `body` (a request body, a
+    // model's text) cannot take its place, because the engine sets it after the view's data.
+    const page = await new Promise<string>((resolve, reject) =>
+      h.ctx.app.render('home', { title: markup, publicUrl: 'https://tool.example', body: markup }, (err, html) => (err ? reject(err) : resolve(html))),
+    );
+    expect(page).toContain('&lt;img src&#x3D;x'); // the title, escaped
+    expect(page).not.toContain(markup);
   });
 
   test('a student submits, sees "being generated", and after review with an edited score sees the released AI-generated feedback', async () => {
