@@ -80,6 +80,18 @@ export async function overheadBenchmark(opts: { calls: number }) {
       const used = process.cpuUsage(cpu);
       return { wall, cpu: (used.user + used.system) / 1000 };
     };
+    type Sample = { wall: number; cpu: number };
+    /** `n` pairs of A and B, A first in even pairs and B first in odd ones; the samples of each. */
+    const alternate = async (n: number, measureA: () => Promise<Sample>, measureB: (i: number) => Promise<Sample>) => {
+      const a: Sample[] = [];
+      const b: Sample[] = [];
+      for (let i = 0; i < n; i += 1) {
+        if (i % 2 === 0) a.push(await measureA());
+        b.push(await measureB(i));
+        if (i % 2 === 1) a.push(await measureA());
+      }
+      return [a, b] as const;
+    };
 
     for (const run of runs.slice(0, WARM_UP)) {
       await bare();
@@ -114,23 +126,14 @@ export async function overheadBenchmark(opts: { calls: number }) {
         }
       };
     }
-    const a: Array<{ wall: number; cpu: number }> = [];
-    const b: Array<{ wall: number; cpu: number }> = [];
+    const measured = runs.slice(WARM_UP, WARM_UP + opts.calls);
     const sql: number[] = [];
-    const measureTool = async (run: { id: string; providerId: string }) => {
+    const [a, b] = await alternate(measured.length, () => measure(bare), async (i) => {
       sqlMs = 0;
-      b.push(await measure(() => viaTool(run)));
+      const sample = await measure(() => viaTool(measured[i]!));
       sql.push(sqlMs);
-    };
-    for (const [i, run] of runs.slice(WARM_UP, WARM_UP + opts.calls).entries()) {
-      if (i % 2 === 0) {
-        a.push(await measure(bare));
-        await measureTool(run);
-      } else {
-        await measureTool(run);
-        a.push(await measure(bare));
-      }
-    }
+      return sample;
+    });
     Object.assign(driver, unwrapped);
     await profiler?.stop();
     sequelizeOptions.logging = logging;
@@ -145,13 +148,8 @@ export async function overheadBenchmark(opts: { calls: number }) {
     const viaAdapter = async () => {
       await withProviderAdapter(deps.keyring, provider, (adapter) => adapter.complete({ model: 'mock-feedback-1', messages: prompt.messages, params: { maxTokens: 1024 }, structuredOutput }));
     };
-    const adapterOverhead: number[] = [];
-    for (let i = 0; i < Math.min(1000, opts.calls); i += 1) {
-      const [first, second] = i % 2 === 0 ? [bare, viaAdapter] : [viaAdapter, bare];
-      const x = await measure(first);
-      const y = await measure(second);
-      adapterOverhead.push(i % 2 === 0 ? y.wall - x.wall : x.wall - y.wall);
-    }
+    const [bareAgain, adapterCalls] = await alternate(Math.min(1000, opts.calls), () => measure(bare), () => measure(viaAdapter));
+    const adapterOverhead = adapterCalls.map((x, i) => x.wall - bareAgain[i]!.wall);
 
     // One secret reveal (Fernet decrypt + binding check), against one key derivation (boot only).
     const binding = providerBinding(provider);

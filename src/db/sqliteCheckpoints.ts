@@ -3,8 +3,9 @@ import type { Sequelize } from 'sequelize';
 // SQLite checkpoints its WAL (copies it into the database file and syncs both) on the commit that
 // takes the WAL past `wal_autocheckpoint` pages, so every few hundred writes one request's statement
 // paid several milliseconds for it (~8 times a second in the per-call benchmark, whose p95 was
-// 4.8–5.3 ms with automatic checkpoints and 3.8–4.6 ms with these). The tool's connections therefore never checkpoint (the PRAGMA
-// below), and a connection of its own does it in the background, in two steps:
+// 4.8–5.3 ms with automatic checkpoints and 3.8–4.6 ms with these). The tool's connections
+// therefore never checkpoint (the PRAGMA below), and a connection of its own does it in the
+// background, in two steps:
 // 1. a PASSIVE checkpoint, which waits for no reader or writer: the bulk of the copying, while the
 //    other connections keep appending to the WAL;
 // 2. the frames appended meanwhile, with this process's writers held back in its writer queue

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
-import { claimParams, DUE_RUN_SQL } from './leases';
+import { DUE_RUN_SQL } from './leases';
 import { claimWithContextSql, contextFromRow, contextRowFromJson, sqliteClaimWithContextSql, type RunContext } from './runContext';
 
 // The per-connection concurrency limit across every worker process. A run holds one of its provider
@@ -26,26 +26,34 @@ import { claimWithContextSql, contextFromRow, contextRowFromJson, sqliteClaimWit
 export type SlotClaim = { token: string; slotsLeft?: number; context?: RunContext } | 'busy' | 'gone';
 
 export async function claimRunWithinLimit(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
-  const driver = driverOf(sequelize);
-  if (driver.dialect === 'postgres') return claimOnPostgres(sequelize, run, limit, leaseMs);
   const now = new Date();
-  const token = randomUUID();
-  const leaseUntil = new Date(now.getTime() + leaseMs);
-  const [row] = await driver.returning<{ context: string | null }>(sqliteClaimWithContextSql(), claimParams(sequelize, run.id, token, now, leaseUntil, { providerId: run.providerId, slots: limit }));
-  // (The subquery sees the claimed run; contextFromRow would apply the claim if it did not.)
-  if (row) return row.context ? { token, context: contextFromRow(contextRowFromJson(row.context), { token, now, leaseUntil }) } : { token };
-  return (await isDue(sequelize, run.id)) ? 'busy' : 'gone';
+  const lease: Lease = { token: randomUUID(), now, leaseUntil: new Date(now.getTime() + leaseMs) };
+  return driverOf(sequelize).dialect === 'postgres' ? claimOnPostgres(sequelize, run, limit, lease) : claimOnSqlite(sequelize, run, limit, lease);
+}
+
+/** The lease a claim takes (contextFromRow applies it to a context read before the claim). */
+interface Lease {
+  token: string;
+  now: Date;
+  leaseUntil: Date;
 }
 
 /** One round trip: the function (migration 20261126110000) counts, locks the provider row, claims, and says why not; the run's context comes with a successful claim. */
-async function claimOnPostgres(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, leaseMs: number): Promise<SlotClaim> {
-  const now = new Date();
-  const token = randomUUID();
-  const leaseUntil = new Date(now.getTime() + leaseMs);
-  const [row] = await driverOf(sequelize).all<Record<string, unknown> & { slots: number }>(claimWithContextSql(), [run.id, run.providerId, limit, token, now, leaseUntil]);
+async function claimOnPostgres(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, lease: Lease): Promise<SlotClaim> {
+  const [row] = await driverOf(sequelize).all<Record<string, unknown> & { slots: number }>(claimWithContextSql(), [run.id, run.providerId, limit, lease.token, lease.now, lease.leaseUntil]);
   const slots = Number(row?.slots);
-  if (slots >= 0) return { token, slotsLeft: slots, context: contextFromRow(row!, { token, now, leaseUntil }) };
+  if (slots >= 0) return { token: lease.token, slotsLeft: slots, context: contextFromRow(row!, lease) };
   return slots === -2 ? 'busy' : 'gone';
+}
+
+/** One statement: the claim's UPDATE returns the run's context; no row, and a second look says why. */
+async function claimOnSqlite(sequelize: Sequelize, run: { id: string; providerId: string }, limit: number, lease: Lease): Promise<SlotClaim> {
+  const driver = driverOf(sequelize);
+  const params = [driver.date(lease.now), run.id, lease.token, driver.date(lease.leaseUntil), run.providerId, limit];
+  const [row] = await driver.returning<{ context: string | null }>(sqliteClaimWithContextSql(), params);
+  // (The subquery sees the claimed run; contextFromRow would apply the claim if it did not.)
+  if (row) return row.context ? { token: lease.token, context: contextFromRow(contextRowFromJson(row.context), lease) } : { token: lease.token };
+  return (await isDue(sequelize, run.id)) ? 'busy' : 'gone';
 }
 
 async function isDue(sequelize: Sequelize, runId: string): Promise<boolean> {

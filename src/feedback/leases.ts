@@ -21,16 +21,8 @@ export function heldSlotsSql(now: string, provider: string): string {
  * $3 the lease token, $4 the lease's end, $5 the connection and $6 its slots. PostgreSQL claims with
  * a function instead (connectionSlots.ts).
  */
-export function claimSql(): string {
-  return `UPDATE "runs" SET "status" = 'running', "lease_token" = $3, "lease_expires_at" = $4, "started_at" = $1, "attempts" = "attempts" + 1, "updated_at" = $1
+export const SQLITE_CLAIM_SQL = `UPDATE "runs" SET "status" = 'running', "lease_token" = $3, "lease_expires_at" = $4, "started_at" = $1, "attempts" = "attempts" + 1, "updated_at" = $1
 WHERE "id" = $2 AND ${DUE_RUN_SQL} AND (${heldSlotsSql('$1', '$5')}) < $6`;
-}
-
-/** Its parameters, in claimSql's order. */
-export function claimParams(sequelize: Sequelize, runId: string, token: string, now: Date, leaseUntil: Date, limit: { providerId: string; slots: number }): unknown[] {
-  const driver = driverOf(sequelize);
-  return [driver.date(now), runId, token, driver.date(leaseUntil), limit.providerId, limit.slots];
-}
 
 /** What a finished attempt writes on its run. */
 export interface RunResult {

@@ -1,7 +1,7 @@
 import { DataTypes, type InferAttributes, type ModelStatic, type Model, type Sequelize } from 'sequelize';
 import { driverOf } from '../db/driver';
 import { columnsOf, valuesFromRow } from '../db/modelRows';
-import { claimSql } from './leases';
+import { SQLITE_CLAIM_SQL } from './leases';
 import { Assignment, Deployment, Provider, Run, Submission } from '../models';
 import type { Price } from './pricing';
 
@@ -99,7 +99,7 @@ export const claimWithContextSql = () =>
 SELECT "claim"."slots", "context".* FROM "claim" LEFT JOIN LATERAL (${contextSql('postgres')}) "context" ON "claim"."slots" >= 0`);
 
 /**
- * SQLite: the claim's UPDATE (claimSql, with its parameters) returning the run's context, as one
+ * SQLite: the claim's UPDATE (SQLITE_CLAIM_SQL, with its parameters) returning the run's context, as one
  * JSON array in one column (a RETURNING clause names only the updated table; a subquery may read the
  * others): one statement, so one trip through libuv's threadpool, instead of two. No row: no claim.
  */
@@ -107,7 +107,7 @@ export const sqliteClaimWithContextSql = () =>
   once('sqlite claim', () => {
     const { columns, from, reals } = contextParts('sqlite');
     const values = columns.map(([expression, name]) => (reals.has(name) ? `CAST(${expression} AS TEXT)` : expression));
-    return `${claimSql()}
+    return `${SQLITE_CLAIM_SQL}
 RETURNING (SELECT json_array(${values.join(', ')}) ${from} WHERE r."id" = "runs"."id") AS "context"`;
   });
 

@@ -15,16 +15,20 @@ describeSqlite('SQLite WAL checkpoints in the background', () => {
   let ctx: TestContext;
   let wal: string;
   const everySecond = checkpointSchedule.intervalMs;
-  beforeEach(async () => {
-    // Only when a test asks (checkpointNow), except where the test says otherwise.
-    checkpointSchedule.intervalMs = expect.getState().currentTestName?.includes('by itself') ? everySecond : 3_600_000;
-    ctx = await createTestContext();
+  /** A tool whose checkpointer runs every `intervalMs`: by default only when the test asks (checkpointNow). */
+  const open = async (intervalMs = 3_600_000) => {
+    checkpointSchedule.intervalMs = intervalMs;
+    try {
+      ctx = await createTestContext();
+    } finally {
+      checkpointSchedule.intervalMs = everySecond;
+    }
     wal = `${(ctx.config.database as { storage: string }).storage}-wal`;
     await ctx.sequelize.query('CREATE TABLE IF NOT EXISTS wal_probe (n INTEGER, filler BLOB)');
-  });
+  };
   afterEach(async () => {
-    checkpointSchedule.intervalMs = everySecond;
     await ctx?.close();
+    ctx = undefined as unknown as TestContext;
   });
 
   const setting = async (name: string) => Object.values((await ctx.sequelize.query<Record<string, unknown>>(`PRAGMA ${name}`, { type: QueryTypes.SELECT }))[0]!)[0];
@@ -36,6 +40,7 @@ describeSqlite('SQLite WAL checkpoints in the background', () => {
   const walPages = () => fs.statSync(wal).size / 4096;
 
   test("the tool's connections leave checkpoints to the background, and one checkpoint lets the WAL start over", async () => {
+    await open();
     expect(await setting('wal_autocheckpoint')).toBe(0);
     expect(await ctx.sequelize.transaction(async (transaction) => Object.values((await ctx.sequelize.query<Record<string, unknown>>('PRAGMA wal_autocheckpoint', { type: QueryTypes.SELECT, transaction }))[0]!)[0])).toBe(0);
 
@@ -59,6 +64,7 @@ describeSqlite('SQLite WAL checkpoints in the background', () => {
   // has not copied), and the WAL then never starts over: it grew past 50 000 frames in the per-call
   // benchmark. The checkpoint finishes with this process's writers held back.
   test('under a steady stream of writes, each checkpoint completes and the WAL starts over', async () => {
+    await open();
     const driver = driverOf(ctx.sequelize);
     let writing = true;
     let writes = 0;
@@ -86,6 +92,7 @@ describeSqlite('SQLite WAL checkpoints in the background', () => {
   });
 
   test('an idle tool checkpoints nothing until something is written', async () => {
+    await open();
     await writeBatch();
     expect(await checkpointNow(ctx.sequelize)).toMatchObject({ busy: 0 });
     expect(await checkpointNow(ctx.sequelize)).toBeNull();
@@ -96,6 +103,7 @@ describeSqlite('SQLite WAL checkpoints in the background', () => {
   });
 
   test('the background checkpoint runs by itself, and closing the tool closes its connection', async () => {
+    await open(everySecond);
     await writeBatch();
     const afterFirst = walPages();
     await new Promise((resolve) => setTimeout(resolve, everySecond * 2.5));
